@@ -1,0 +1,39 @@
+/* The requirement catalogue (fixtures/requirements.tsv) as data: ID, group,
+ * level, the versions it applies to, and the rule. Loaded once per process;
+ * the entries live until exit. */
+#ifndef MX_CATALOG_H
+#define MX_CATALOG_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+enum mx_level { MX_MUST, MX_SHOULD, MX_INFO };
+
+struct mx_requirement {
+    const char *id;    /* "UIA-WRONG-PASSWORD" */
+    const char *group; /* "uia" */
+    enum mx_level level;
+    int since;         /* 0 or 116..120 */
+    int until;         /* 0 or 116..120, inclusive */
+    const char *rule;
+};
+
+/* Loads the TSV (columns: id, group, level, since, until, rule; '#' comments).
+ * Returns 0, or -1 with "FILE:LINE: reason" in err. */
+int mx_catalog_load(const char *path, char *err, size_t err_len);
+/* Loads <fixtures_dir>/requirements.tsv unless loaded; exits 2 on error. */
+void mx_catalog_ensure(void);
+const struct mx_requirement *mx_catalog_find(const char *id);
+size_t mx_catalog_count(void);
+const struct mx_requirement *mx_catalog_at(size_t i);
+
+/* Test name "UIA_WRONG_PASSWORD__delete_devices" -> ID "UIA-WRONG-PASSWORD". */
+void mx_test_name_to_id(const char *test_name, char *buf, size_t len);
+bool mx_requirement_applies(const struct mx_requirement *req, int spec_version);
+const char *mx_level_name(enum mx_level level); /* "MUST", "SHOULD", "INFO" */
+/* 117 -> "1.17" (static storage per value). */
+const char *mx_version_name(int version);
+/* "1.17" -> 117; -1 when unsupported. */
+int mx_version_parse(const char *text);
+
+#endif

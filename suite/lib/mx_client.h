@@ -1,0 +1,83 @@
+/* The suite's HTTP client: the only layer that knows libcurl.
+ *
+ * Scenarios describe a request with struct mx_req (designated initialisers,
+ * see MX_SEND) and get back a struct mx_resp that holds the status, the
+ * headers the suite judges, the raw body and its parsed JSON.
+ *
+ * Ownership: every response and every string returned by mx_path() belongs
+ * to the current test and is freed by mx_test_fini() (mx_session.h); tests
+ * never free them. Outside criterion (unit tests, main) call mx_arena_free().
+ */
+#ifndef MX_CLIENT_H
+#define MX_CLIENT_H
+
+#include <jansson.h>
+#include <stdbool.h>
+#include <stddef.h>
+
+#define MX_V3 "/_matrix/client/v3"
+
+struct mx_user; /* mx_session.h */
+
+enum mx_token_in {
+    MX_TOKEN_HEADER = 0, /* Authorization: Bearer */
+    MX_TOKEN_QUERY,      /* ?access_token= */
+};
+
+struct mx_req {
+    const char *method;
+    const char *path;           /* from the server root, already encoded (mx_path) */
+    const struct mx_user *as;   /* send this session's access token; NULL: none */
+    const char *token;          /* send this token instead (e.g. a made-up one) */
+    enum mx_token_in token_in;
+    bool appservice;            /* send the application service's as_token */
+    const char *assert_user;    /* ?user_id= (identity assertion) */
+    const char *assert_device;  /* ?device_id= (since 1.17) */
+    json_t *body;               /* borrowed; sent as JSON */
+    const char *raw_body;       /* sent verbatim instead of body */
+    const char *content_type;   /* default "application/json" when there is a body */
+    const char *const *headers; /* extra "Name: value" lines, NULL-terminated */
+    bool no_retry;              /* do not wait and retry on 429 (rate-limit checks) */
+};
+
+struct mx_resp {
+    long status;          /* 0 when no HTTP response arrived */
+    char *content_type;   /* NULL when absent */
+    json_t *headers;      /* lower-cased header name -> last value (object) */
+    char *body;           /* NUL-terminated raw body ("" when empty) */
+    size_t body_len;
+    json_t *json;         /* parsed body, NULL when not JSON */
+    char transport_error[256]; /* one line, "" when a response arrived */
+    char *summary;        /* "PUT /path {body}" with secrets redacted */
+    char *schema_error;   /* NULL, or why the body does not match the spec's schema */
+    int retries;          /* 429 answers that were waited out */
+    double elapsed_ms;
+};
+
+/* Performs the request. Honours Retry-After / retry_after_ms on 429 within
+ * the run's budget unless no_retry. Validates the body against the schema
+ * for (method, path, status) and records the exchange for the reports.
+ * Never returns NULL. */
+const struct mx_resp *mx_send(const struct mx_req *req);
+#define MX_SEND(...) mx_send(&(struct mx_req){__VA_ARGS__})
+
+/* printf-like path builder: every %s argument is percent-encoded as one
+ * path segment (or query value). Only %s is supported. */
+const char *mx_path(const char *fmt, ...);
+
+/* Case-insensitive header lookup; borrowed, NULL when absent. */
+const char *mx_header(const struct mx_resp *r, const char *name);
+
+/* Strings for messages: the errcode of a JSON error body, or NULL. */
+const char *mx_errcode(const struct mx_resp *r);
+
+/* Frees everything the arena holds (responses, paths, sessions). */
+void mx_arena_free(void);
+/* Registers memory the arena frees later; returns p. */
+void *mx_arena_keep(void *p);
+
+/* Global set-up/tear-down of libcurl; once per process. */
+int mx_client_global_init(void);
+void mx_client_global_cleanup(void);
+
+#endif

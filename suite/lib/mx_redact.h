@@ -1,0 +1,16 @@
+/* Secrets never reach a report or a log: every token, password and shared
+ * secret the process knows is registered here, and every text that leaves the
+ * process goes through mx_redact(). */
+#ifndef MX_REDACT_H
+#define MX_REDACT_H
+
+#include <stddef.h>
+
+/* Registers a secret (copied); empty and NULL are ignored. */
+void mx_redact_secret(const char *secret);
+/* Returns a new malloc'd copy of text with every registered secret, every
+ * access_token= query value and every "password"/"access_token"/"token"/
+ * "as_token"/"hs_token" JSON string value replaced by "<redacted>". */
+char *mx_redact(const char *text);
+
+#endif

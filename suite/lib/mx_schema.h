@@ -1,0 +1,22 @@
+/* A small JSON Schema validator for the keywords the project's schemas use:
+ * type (incl. arrays of types), properties, required, items,
+ * additionalProperties (bool or schema), enum, allOf, anyOf, oneOf, const,
+ * minItems, local "$ref" ("#/..." and "#/$defs/..."). Unknown keywords are
+ * ignored, as the JSON Schema rules say. */
+#ifndef MX_SCHEMA_H
+#define MX_SCHEMA_H
+
+#include <jansson.h>
+#include <stddef.h>
+
+/* Validates instance against schema (root is used for "$ref"). Returns 0,
+ * or -1 with the first violation as "JSON pointer: reason" in err. */
+int mx_schema_validate(const json_t *schema, const json_t *instance, char *err,
+                       size_t err_len);
+
+/* The schema file for a response: looks (method, path, status) up in
+ * <fixtures>/schemas/endpoints.json (or the spec directory given with
+ * --spec-dir) and returns a borrowed schema, or NULL when none applies. */
+const json_t *mx_schema_for(const char *method, const char *path, long status);
+
+#endif

@@ -1,0 +1,79 @@
+/* Provisioning: the users and devices a test works with.
+ *
+ * Every function here belongs to a running test: on failure it fails the test
+ * (fatal) with a message naming the request that went wrong, or skips it when
+ * a precondition is missing on the server. Everything returned is owned by
+ * the test's arena and freed by mx_test_fini(), which also deletes the
+ * devices the test made and logs out its sessions.
+ */
+#ifndef MX_SESSION_H
+#define MX_SESSION_H
+
+#include <jansson.h>
+#include <stdbool.h>
+
+struct mx_resp; /* mx_client.h */
+
+/* One logged-in device of an account (or, for AS users, an account whose
+ * device may be absent: device_id/access_token NULL). */
+struct mx_user {
+    const char *user_id;      /* "@local:server" */
+    const char *localpart;
+    const char *password;     /* NULL for application-service users */
+    const char *device_id;    /* NULL when no device */
+    const char *access_token; /* NULL when no token */
+    bool appservice_user;     /* registered by the application service */
+};
+
+/* TestSuite(group, .init = mx_test_init, .fini = mx_test_fini) in every
+ * scenario file. init skips tests whose requirement does not apply at the
+ * target version (from the catalogue), fini cleans up. */
+void mx_test_init(void);
+void mx_test_fini(void);
+
+/* A fresh account with a password and one logged-in device. */
+const struct mx_user *mx_user_new(void);
+/* Logs the account in again: a new device (device_id and display name
+ * optional). */
+const struct mx_user *mx_login(const struct mx_user *account, const char *device_id,
+                               const char *display_name);
+
+/* Skips the test unless the server accepts the application service. */
+void mx_require_appservice(void);
+/* Skips the test unless the legacy (UIA) login API exists. */
+void mx_require_legacy_login(void);
+/* A fresh user in the application service's namespace, registered with
+ * m.login.application_service and inhibit_login: no device, no token. Skips
+ * when no application service is usable. */
+const struct mx_user *mx_as_user_new(void);
+/* The AS creates (or updates) device_id for the user with PUT /devices/{id};
+ * fails the test unless the answer is 2xx. Returns the response. */
+const struct mx_resp *mx_as_put_device(const struct mx_user *u, const char *device_id,
+                                       const char *display_name);
+/* A token for an AS user's device, through m.login.application_service
+ * login; NULL (and the reason in *why) when the server gives none. */
+const struct mx_user *mx_as_login(const struct mx_user *u, const char *device_id,
+                                  const char **why);
+
+/* The auth object for a password stage: {"type":"m.login.password",
+ * "identifier":{"type":"m.id.user","user":...},"password":...,"session":...}
+ * New reference. session may be NULL. */
+json_t *mx_auth_password(const struct mx_user *who, const char *password,
+                         const char *session);
+
+/* Deletes device_id as user u with a completed UIA (or without one when the
+ * server asks none); fails the test unless it ends in 200. */
+const struct mx_resp *mx_delete_device_uia(const struct mx_user *u, const char *device_id);
+/* The same through POST /delete_devices; devices is borrowed. */
+const struct mx_resp *mx_delete_devices_uia(const struct mx_user *u, json_t *devices);
+
+/* GET /devices as u; fails unless 200 with a "devices" array. Borrowed. */
+json_t *mx_list_devices(const struct mx_user *u);
+/* Whether the list holds device_id; the display name of it in *name if found. */
+bool mx_devices_contains(json_t *devices, const char *device_id, const char **name);
+
+/* A unique string for this run and test ("mxdev" + run id + counter), for
+ * localparts and device IDs. */
+const char *mx_unique(const char *prefix);
+
+#endif
