@@ -1,0 +1,44 @@
+# Shared by the integration tests (sourced). Needs MXDEV_BUILD_DIR and
+# MXDEV_SOURCE_DIR, which ctest sets.
+set -u
+: "${MXDEV_BUILD_DIR:?run through ctest (MXDEV_BUILD_DIR unset)}"
+: "${MXDEV_SOURCE_DIR:?run through ctest (MXDEV_SOURCE_DIR unset)}"
+MOCK=$MXDEV_BUILD_DIR/mock/mock-homeserver
+SUITE=$MXDEV_BUILD_DIR/suite/device-conformance
+FIXTURES=$MXDEV_SOURCE_DIR/fixtures
+AS_REG=$FIXTURES/appservice.yaml
+
+work=$(mktemp -d "${TMPDIR:-/tmp}/mxdev-test.XXXXXX")
+server_pids=()
+cleanup() {
+    local p
+    for p in "${server_pids[@]}"; do
+        kill -TERM "$p" 2>/dev/null && wait "$p" 2>/dev/null
+    done
+    rm -rf "$work"
+}
+trap cleanup EXIT
+
+fail() { echo "FAIL: $*" >&2; exit 1; }
+
+# start_server VAR PROGRAM ARGS...: starts a server that prints
+# "listening on URL" first, and stores URL in VAR. Reading that line is the
+# wait for readiness (bounded by 10 s).
+start_server() {
+    local var=$1 fifo line
+    shift
+    fifo=$(mktemp -u "$work/fifo.XXXXXX") && mkfifo "$fifo"
+    "$@" >"$fifo" &
+    server_pids+=($!)
+    read -r -t 10 line <"$fifo" || fail "$1 did not print its listening line within 10 s"
+    rm -f "$fifo"
+    case "$line" in
+        "listening on "*) printf -v "$var" '%s' "${line#listening on }" ;;
+        *) fail "unexpected first line from $1: $line" ;;
+    esac
+}
+
+# json_get FILE EXPR: evaluates a Python expression over the parsed JSON `d`.
+json_get() {
+    python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); print(eval(sys.argv[2]))' "$1" "$2"
+}

@@ -1,0 +1,16 @@
+#!/usr/bin/env bash
+# The catalogue (fixtures/requirements.tsv) and the suite agree: every
+# requirement has a test, every test names a requirement of the catalogue.
+source "$(dirname "$0")/lib.sh"
+"$SUITE" --list-checks >"$work/tests" || fail "device-conformance --list-checks failed"
+grep -v '^#' "$FIXTURES/requirements.tsv" | cut -f1 | sort -u >"$work/catalogue"
+# "group/UIA_WRONG_PASSWORD__variant" -> "UIA-WRONG-PASSWORD"
+sed -E 's|^[a-z]+/||; s|__.*$||; s|_|-|g' "$work/tests" | sort -u >"$work/tested"
+missing=$(comm -23 "$work/catalogue" "$work/tested")
+unknown=$(comm -13 "$work/catalogue" "$work/tested")
+[ -z "$missing" ] || fail "requirements without a test: $(echo $missing)"
+[ -z "$unknown" ] || fail "tests naming IDs the catalogue lacks: $(echo $unknown)"
+bad_group=$(awk -F/ '{print $1}' "$work/tests" | sort -u |
+    grep -vxE 'err|auth|list|get|put|asc|uia|del|asd|tok|ver' || true)
+[ -z "$bad_group" ] || fail "tests in unknown groups: $bad_group"
+echo "catalogue: $(wc -l <"$work/catalogue") requirements, $(wc -l <"$work/tests") tests, all matched"
