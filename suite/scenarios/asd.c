@@ -1,0 +1,211 @@
+/* ASD: deletion of devices by an application service (since v1.17).
+ *
+ * spec: v1.17 client-server, deleteDevice (DELETE /_matrix/client/v3/devices/{deviceId},
+ *       #delete_matrixclientv3devicesdeviceid) and deleteDevices
+ *       (POST /_matrix/client/v3/delete_devices, #post_matrixclientv3delete_devices):
+ *       "uses the User-Interactive Authentication API, except when used by an
+ *       application service" (changed in v1.17); the application service acts
+ *       for a user of its namespace through identity assertion
+ *       (application-service-api #identity-assertion, ?user_id= and, since
+ *       v1.17, ?device_id=).
+ */
+#include <jansson.h>
+#include <string.h>
+
+#include "mx_assert.h"
+#include "mx_client.h"
+#include "mx_record.h"
+#include "mx_session.h"
+
+TestSuite(asd, .init = mx_test_init, .fini = mx_test_fini);
+
+/* A request by the application service acting as u; body borrowed, may be
+ * NULL. */
+static const struct mx_resp *as_send(const char *method, const char *path,
+                                     const struct mx_user *u, json_t *body) {
+    return MX_SEND(.method = method, .path = path, .appservice = true,
+                   .assert_user = u->user_id, .body = body);
+}
+
+/* u's devices as the application service sees them (borrowed from the
+ * response); fails the test unless 200 with a "devices" array. */
+static json_t *as_devices(const struct mx_user *u) {
+    const struct mx_resp *r = as_send("GET", mx_path(MX_V3 "/devices"), u, NULL);
+    json_t *devices;
+
+    mx_assert_status(r, 200);
+    devices = json_object_get(r->json, "devices");
+    mx_assert_that(json_is_array(devices), r,
+                   "GET /devices answered without a devices array");
+    return devices;
+}
+
+/* The device is gone for u: GET 404 and not listed. */
+static void expect_gone(const struct mx_user *u, const char *device_id) {
+    const struct mx_resp *r =
+        as_send("GET", mx_path(MX_V3 "/devices/%s", device_id), u, NULL);
+
+    mx_expect_status(r, 404);
+    mx_expect_that(!mx_devices_contains(as_devices(u), device_id, NULL), NULL,
+                   "device %s of %s is still in GET /devices after the application "
+                   "service's deletion answered 200",
+                   device_id, u->user_id);
+}
+
+static _Noreturn void skip_because(const char *why) {
+    mx_record_skip(why);
+    cr_skip_test("%s", why);
+}
+
+/* spec: v1.17 #delete_matrixclientv3devicesdeviceid: no UIA when used by an
+ * application service; the device is deleted. */
+Test(asd, ASD_DELETE,
+     .description = "The application service deletes a namespace user's "
+                    "device with DELETE /devices/{id} and no auth: 200, "
+                    "the device is gone") {
+    const struct mx_user *u;
+    const char *id = mx_unique("ASDEV");
+    const struct mx_resp *r;
+    json_auto_t *body = json_object();
+
+    mx_require_appservice();
+    u = mx_as_user_new();
+    mx_as_put_device(u, id, "mxdev asd delete");
+    r = as_send("DELETE", mx_path(MX_V3 "/devices/%s", id), u, body);
+    mx_assert_status(r, 200);
+    mx_expect_json_object(r);
+    expect_gone(u, id);
+}
+
+/* spec: v1.17 #post_matrixclientv3delete_devices: no UIA when used by an
+ * application service; the listed devices are deleted, the others stay. */
+Test(asd, ASD_BULK,
+     .description = "The application service deletes devices with POST "
+                    "/delete_devices and no auth: 200, the devices are "
+                    "gone") {
+    const struct mx_user *u;
+    const char *a = mx_unique("ASDEV");
+    const char *b = mx_unique("ASDEV");
+    const char *keep = mx_unique("ASDEV");
+    const struct mx_resp *r;
+    json_auto_t *body = json_pack("{s:[ss]}", "devices", a, b);
+
+    mx_require_appservice();
+    u = mx_as_user_new();
+    mx_as_put_device(u, a, "mxdev asd bulk a");
+    mx_as_put_device(u, b, "mxdev asd bulk b");
+    mx_as_put_device(u, keep, "mxdev asd bulk keep");
+    r = as_send("POST", mx_path(MX_V3 "/delete_devices"), u, body);
+    mx_assert_status(r, 200);
+    mx_expect_json_object(r);
+    expect_gone(u, a);
+    expect_gone(u, b);
+    mx_expect_that(mx_devices_contains(as_devices(u), keep, NULL), NULL,
+                   "device %s was not in the deletion list but is gone", keep);
+}
+
+/* spec: v1.17 application-service-api #identity-assertion: a device_id the
+ * user does not have is refused with 400 M_UNKNOWN_DEVICE; a deleted device
+ * is one of those. */
+Test(asd, ASD_GONE,
+     .description = "After the application service deleted a device, "
+                    "requests asserting that device_id get 400 "
+                    "M_UNKNOWN_DEVICE") {
+    const struct mx_user *u;
+    const char *id = mx_unique("ASDEV");
+    const struct mx_resp *r;
+    json_auto_t *body = json_object();
+
+    mx_require_appservice();
+    u = mx_as_user_new();
+    mx_as_put_device(u, id, "mxdev asd gone");
+    /* Precondition: the device could be asserted while it existed. */
+    r = MX_SEND(.method = "GET", .path = mx_path(MX_V3 "/account/whoami"),
+                .appservice = true, .assert_user = u->user_id, .assert_device = id);
+    mx_assert_status(r, 200);
+    r = as_send("DELETE", mx_path(MX_V3 "/devices/%s", id), u, body);
+    mx_assert_status(r, 200);
+    r = MX_SEND(.method = "GET", .path = mx_path(MX_V3 "/account/whoami"),
+                .appservice = true, .assert_user = u->user_id, .assert_device = id);
+    mx_assert_error(r, 400);
+    mx_expect_errcode(r, "M_UNKNOWN_DEVICE");
+    r = MX_SEND(.method = "GET", .path = mx_path(MX_V3 "/devices"), .appservice = true,
+                .assert_user = u->user_id, .assert_device = id);
+    mx_assert_error(r, 400);
+    mx_expect_errcode(r, "M_UNKNOWN_DEVICE");
+}
+
+/* spec: v1.17 #delete_matrixclientv3devicesdeviceid: the UIA exemption is for
+ * application services only; a user's own token still needs UIA. */
+static void user_still_uia(bool bulk) {
+    const struct mx_user *alice;
+    const struct mx_user *victim;
+    const struct mx_resp *r;
+    json_auto_t *body = NULL;
+
+    mx_require_legacy_login();
+    alice = mx_user_new();
+    victim = mx_login(alice, NULL, NULL);
+    if (bulk) {
+        body = json_pack("{s:[s]}", "devices", victim->device_id);
+        r = MX_SEND(.method = "POST", .path = mx_path(MX_V3 "/delete_devices"),
+                    .as = alice, .body = body);
+    } else {
+        body = json_object();
+        r = MX_SEND(.method = "DELETE",
+                    .path = mx_path(MX_V3 "/devices/%s", victim->device_id), .as = alice,
+                    .body = body);
+    }
+    mx_assert_status(r, 401);
+    mx_expect_uia_challenge(r);
+    mx_expect_that(mx_devices_contains(mx_list_devices(alice), victim->device_id, NULL),
+                   NULL, "device %s was deleted by a user's request without UIA",
+                   victim->device_id);
+}
+
+Test(asd, ASD_USER_STILL_UIA__delete_device,
+     .description =
+         "A user's own token deleting a device with DELETE /devices/{id} still "
+         "gets the UIA 401") {
+    user_still_uia(false);
+}
+
+Test(asd, ASD_USER_STILL_UIA__delete_devices,
+     .description =
+         "A user's own token deleting a device with POST /delete_devices still "
+         "gets the UIA 401") {
+    user_still_uia(true);
+}
+
+/* The same for a user of the application service's namespace, with a token
+ * of its own: only the as_token is exempt. Such a user has no password, so
+ * any refusal counts; what matters is that nothing is deleted. */
+Test(asd, ASD_USER_STILL_UIA__namespace_user,
+     .description = "A namespace user's own token (not the as_token) cannot delete a "
+                    "device without UIA") {
+    const struct mx_user *u;
+    const struct mx_user *tok;
+    const char *other = mx_unique("ASDEV");
+    const char *why = NULL;
+    const struct mx_resp *r;
+    json_auto_t *body = json_object();
+
+    mx_require_appservice();
+    u = mx_as_user_new();
+    tok = mx_as_login(u, mx_unique("ASTOK"), &why);
+    if (tok == NULL)
+        skip_because(why != NULL ? why : "the server gives namespace users no token");
+    mx_as_put_device(u, other, "mxdev asd uia");
+    r = MX_SEND(.method = "DELETE", .path = mx_path(MX_V3 "/devices/%s", other),
+                .as = tok, .body = body);
+    mx_assert_that(r->status >= 400 && r->status < 500, r,
+                   "the user's own token deleted device %s without UIA; only the "
+                   "application service's as_token is exempt",
+                   other);
+    if (r->status == 401)
+        mx_expect_uia_challenge(r);
+    else
+        mx_expect_schema(r);
+    mx_expect_that(mx_devices_contains(as_devices(u), other, NULL), NULL,
+                   "device %s is gone after a refused deletion", other);
+}

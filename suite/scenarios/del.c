@@ -1,0 +1,271 @@
+/* DEL: what a (UIA-authenticated) deletion does and does not delete.
+ *
+ * spec: v1.17 client-server, deleteDevice (DELETE /_matrix/client/v3/devices/{deviceId},
+ *       #delete_matrixclientv3devicesdeviceid) and deleteDevices
+ *       (POST /_matrix/client/v3/delete_devices, #post_matrixclientv3delete_devices).
+ *       Both answer 200 when "the device was successfully removed, or had been
+ *       removed previously".
+ *
+ * Every test uses fresh users; UIA is completed with the password stage.
+ */
+#include <jansson.h>
+#include <string.h>
+
+#include "mx_assert.h"
+#include "mx_client.h"
+#include "mx_session.h"
+
+TestSuite(del, .init = mx_test_init, .fini = mx_test_fini);
+
+/* Sends method path with body as u; when the answer is a UIA 401, sends the
+ * same body again with the password stage completed in that session. Returns
+ * the last answer; the first status goes to *first_status when not NULL.
+ * body is borrowed. */
+static const struct mx_resp *send_with_uia(const struct mx_user *u, const char *method,
+                                           const char *path, json_t *body,
+                                           long *first_status) {
+    const struct mx_resp *r =
+        MX_SEND(.method = method, .path = path, .as = u, .body = body);
+    json_auto_t *again = NULL;
+    const char *session;
+
+    if (first_status != NULL)
+        *first_status = r->status;
+    if (r->status != 401 || json_object_get(r->json, "flows") == NULL)
+        return r;
+    mx_expect_status(r, 401); /* reports a malformed challenge body */
+    session = json_string_value(json_object_get(r->json, "session"));
+    again = json_deep_copy(body);
+    json_object_set_new(again, "auth", mx_auth_password(u, u->password, session));
+    return MX_SEND(.method = method, .path = path, .as = u, .body = again);
+}
+
+/* GET /devices/{id} as u gives 404 and the list does not hold it. */
+static void expect_gone(const struct mx_user *u, const char *device_id) {
+    const struct mx_resp *r =
+        MX_SEND(.method = "GET", .path = mx_path(MX_V3 "/devices/%s", device_id),
+                .as = u);
+
+    mx_expect_status(r, 404);
+    mx_expect_that(!mx_devices_contains(mx_list_devices(u), device_id, NULL), NULL,
+                   "device %s is still in GET /devices after the deletion answered 200",
+                   device_id);
+}
+
+/* The device is still listed for its owner and its token still works. */
+static void expect_alive(const struct mx_user *dev) {
+    const struct mx_resp *r;
+
+    mx_expect_that(mx_devices_contains(mx_list_devices(dev), dev->device_id, NULL), NULL,
+                   "device %s of %s disappeared from its owner's GET /devices",
+                   dev->device_id, dev->user_id);
+    r = MX_SEND(.method = "GET", .path = mx_path(MX_V3 "/account/whoami"), .as = dev);
+    mx_expect_status(r, 200);
+}
+
+/* Status of a request whose outcome is not the point of the check: any
+ * client error or 200 is acceptable, a server error or no answer is not. */
+static void expect_handled(const struct mx_resp *r) {
+    mx_expect_that(r->status == 200 || (r->status >= 400 && r->status < 500), r,
+                   "expected 200 or a 4xx refusal");
+    mx_expect_schema(r);
+}
+
+/* spec: v1.17 #delete_matrixclientv3devicesdeviceid: 200 also when the device
+ * "had been removed previously". */
+Test(del, DEL_IDEMPOTENT,
+     .description = "Deleting a device that was already deleted "
+                    "(with UIA completed) gets 200") {
+    const struct mx_user *alice;
+    const struct mx_user *dev;
+    const struct mx_resp *r;
+
+    mx_require_legacy_login();
+    alice = mx_user_new();
+    dev = mx_login(alice, NULL, NULL);
+    mx_delete_device_uia(alice, dev->device_id);
+    expect_gone(alice, dev->device_id);
+    /* Fails the test unless the repeated deletion ends in 200. */
+    r = mx_delete_device_uia(alice, dev->device_id);
+    mx_expect_json_object(r);
+}
+
+/* spec: v1.17 #delete_matrixclientv3devicesdeviceid: the 200 wording covers
+ * devices that are not there; a 404 for a never-existing ID is a deviation. */
+Test(del, DEL_UNKNOWN,
+     .description = "Deleting a device ID the user never had (with UIA "
+                    "completed) gets 200") {
+    const struct mx_user *alice;
+    const struct mx_resp *r;
+    json_auto_t *body = json_object();
+
+    mx_require_legacy_login();
+    alice = mx_user_new();
+    r = send_with_uia(alice, "DELETE", mx_path(MX_V3 "/devices/%s", mx_unique("NEVER")),
+                      body, NULL);
+    /* A 404 here is the deviation this SHOULD records. */
+    mx_expect_status(r, 200);
+    expect_alive(alice);
+}
+
+/* spec: v1.17 #delete_matrixclientv3devicesdeviceid: the endpoint deletes
+ * devices of the requesting user only. */
+Test(del, DEL_OTHER_USER,
+     .description = "Deleting another user's device ID through one's "
+                    "own account leaves that device and its token "
+                    "working") {
+    const struct mx_user *alice;
+    const struct mx_user *bob;
+    const struct mx_resp *r;
+    json_auto_t *body = json_object();
+
+    mx_require_legacy_login();
+    alice = mx_user_new();
+    bob = mx_user_new();
+    r = send_with_uia(alice, "DELETE", mx_path(MX_V3 "/devices/%s", bob->device_id), body,
+                      NULL);
+    expect_handled(r);
+    expect_alive(bob);
+    expect_alive(alice);
+}
+
+/* spec: v1.17 #post_matrixclientv3delete_devices: "Deletes the given
+ * devices". */
+Test(del, BULK_DELETE,
+     .description = "POST /delete_devices with two own device IDs and "
+                    "UIA gets 200 and both devices are gone") {
+    const struct mx_user *alice;
+    const struct mx_user *d1;
+    const struct mx_user *d2;
+    json_auto_t *ids = NULL;
+
+    mx_require_legacy_login();
+    alice = mx_user_new();
+    d1 = mx_login(alice, NULL, NULL);
+    d2 = mx_login(alice, NULL, NULL);
+    ids = json_pack("[ss]", d1->device_id, d2->device_id);
+    mx_expect_json_object(mx_delete_devices_uia(alice, ids));
+    expect_gone(alice, d1->device_id);
+    expect_gone(alice, d2->device_id);
+    expect_alive(alice);
+}
+
+/* spec: v1.17 #post_matrixclientv3delete_devices: 200 also when the devices
+ * "had been removed previously". */
+Test(del, BULK_IDEMPOTENT,
+     .description = "Repeating a successful POST /delete_devices "
+                    "gets 200") {
+    const struct mx_user *alice;
+    const struct mx_user *d1;
+    const struct mx_user *d2;
+    json_auto_t *ids = NULL;
+
+    mx_require_legacy_login();
+    alice = mx_user_new();
+    d1 = mx_login(alice, NULL, NULL);
+    d2 = mx_login(alice, NULL, NULL);
+    ids = json_pack("[ss]", d1->device_id, d2->device_id);
+    mx_delete_devices_uia(alice, ids);
+    /* Fails the test unless the repeated request ends in 200. */
+    mx_expect_json_object(mx_delete_devices_uia(alice, ids));
+    expect_alive(alice);
+}
+
+/* spec: v1.17 #post_matrixclientv3delete_devices: IDs that are not (or no
+ * longer) there do not stop the others from being deleted. */
+Test(del, BULK_MIXED,
+     .description = "A list mixing an own device, an unknown ID and an "
+                    "already-deleted ID gets 200 and the own device is "
+                    "gone") {
+    const struct mx_user *alice;
+    const struct mx_user *keep_out;
+    const struct mx_user *dev;
+    json_auto_t *ids = NULL;
+
+    mx_require_legacy_login();
+    alice = mx_user_new();
+    dev = mx_login(alice, NULL, NULL);
+    keep_out = mx_login(alice, NULL, NULL);
+    mx_delete_device_uia(alice, keep_out->device_id);
+    ids = json_pack("[sss]", mx_unique("NEVER"), dev->device_id, keep_out->device_id);
+    mx_expect_json_object(mx_delete_devices_uia(alice, ids));
+    expect_gone(alice, dev->device_id);
+    expect_alive(alice);
+}
+
+/* spec: v1.17 #post_matrixclientv3delete_devices: only the requesting user's
+ * devices can be deleted. */
+Test(del, BULK_OTHER_USER,
+     .description = "Another user's device ID in a POST "
+                    "/delete_devices list is not deleted") {
+    const struct mx_user *alice;
+    const struct mx_user *own;
+    const struct mx_user *bob;
+    const struct mx_resp *r;
+    json_auto_t *body = NULL;
+
+    mx_require_legacy_login();
+    alice = mx_user_new();
+    own = mx_login(alice, NULL, NULL);
+    bob = mx_user_new();
+    body = json_pack("{s:[ss]}", "devices", own->device_id, bob->device_id);
+    r = send_with_uia(alice, "POST", mx_path(MX_V3 "/delete_devices"), body, NULL);
+    expect_handled(r);
+    expect_alive(bob);
+}
+
+/* spec: v1.17 #post_matrixclientv3delete_devices: "devices" is required; a
+ * body without it is a bad request (#api-standards: M_BAD_JSON /
+ * M_MISSING_PARAM). */
+Test(del, BULK_MISSING,
+     .description = "POST /delete_devices without \"devices\" gets 400 "
+                    "M_BAD_JSON or M_MISSING_PARAM (possibly after UIA) "
+                    "and deletes nothing") {
+    const struct mx_user *alice;
+    const struct mx_user *other;
+    const struct mx_resp *r;
+    json_t *devices;
+    json_auto_t *body = json_object();
+
+    mx_require_legacy_login();
+    alice = mx_user_new();
+    other = mx_login(alice, NULL, NULL);
+    r = send_with_uia(alice, "POST", mx_path(MX_V3 "/delete_devices"), body, NULL);
+    mx_assert_error(r, 400);
+    mx_expect_errcode(r, "M_BAD_JSON", "M_MISSING_PARAM");
+    devices = mx_list_devices(alice);
+    mx_expect_that(mx_devices_contains(devices, alice->device_id, NULL) &&
+                       mx_devices_contains(devices, other->device_id, NULL),
+                   NULL,
+                   "a POST /delete_devices without \"devices\" deleted devices of %s",
+                   alice->user_id);
+}
+
+/* spec: v1.17 #post_matrixclientv3delete_devices: an empty list deletes
+ * nothing; the spec does not say how it is answered, so this only records
+ * it. */
+Test(del, BULK_EMPTY,
+     .description = "POST /delete_devices with an empty list: record the "
+                    "status (200 expected, possibly after UIA)") {
+    const struct mx_user *alice;
+    const struct mx_user *other;
+    const struct mx_resp *r;
+    json_t *devices;
+    json_auto_t *body = json_pack("{s:[]}", "devices");
+    long first = 0;
+
+    mx_require_legacy_login();
+    alice = mx_user_new();
+    other = mx_login(alice, NULL, NULL);
+    r = send_with_uia(alice, "POST", mx_path(MX_V3 "/delete_devices"), body, &first);
+    devices = mx_list_devices(alice);
+    mx_observe("{\"devices\": []} answered %ld%s; final status %ld%s%s; both devices of "
+               "the user %s",
+               first, first == 401 ? " (UIA)" : "", r->status,
+               mx_errcode(r) != NULL ? ", errcode " : "",
+               mx_errcode(r) != NULL ? mx_errcode(r) : "",
+               mx_devices_contains(devices, alice->device_id, NULL) &&
+                       mx_devices_contains(devices, other->device_id, NULL)
+                   ? "survived"
+                   : "did NOT survive");
+}
