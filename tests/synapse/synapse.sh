@@ -81,11 +81,24 @@ is_mounted() { mountpoint -q "$1" 2>/dev/null; }
 # Unmount everything this script mounts below a chroot, innermost first.
 unmount_all() {
     local dir=$1 m
-    for m in dev/pts dev proc; do
+    for m in dev/pts dev sys proc; do
         if is_mounted "$dir/$m"; then
             umount "$dir/$m" 2>/dev/null || umount -l "$dir/$m" || true
         fi
     done
+}
+
+# rm -rf a chroot tree, but never through a mount point (a bound /dev would
+# take the host's device nodes with it).
+safe_rm() {
+    local dir=$1
+    [ -e "$dir" ] || return 0
+    unmount_all "$dir"
+    if awk -v d="$(realpath "$dir")/" 'index($2 "/", d) == 1 { found = 1 } END { exit !found }' \
+        /proc/mounts; then
+        die "something is still mounted below $dir; not removing it"
+    fi
+    rm -rf "$dir"
 }
 
 check_host() {
@@ -116,9 +129,16 @@ cmd_prepare() {
     curl -sf --max-time 20 -o /dev/null "$mirror/dists/sid/InRelease" ||
         skip "Debian mirror $mirror has no reachable sid suite"
     mkdir -p "$cache"
+    # One prepare at a time per cache; a waiting one reuses the result.
+    exec 9>"$cache/.lock"
+    flock -w 1800 9 || die "another prepare holds $cache/.lock"
+    version=$(installed_version)
+    if [ -n "$version" ] && [ -x "$root/usr/bin/python3" ]; then
+        log "cached chroot $root has matrix-synapse $version"
+        return 0
+    fi
     local tmp=$cache/root.new
-    unmount_all "$tmp"
-    rm -rf "$tmp"
+    safe_rm "$tmp"
     log "debootstrap sid from $mirror into $tmp"
     # debootstrap checks the Release signature (gpgv) but not Valid-Until, so
     # a machine whose clock is past sid's Valid-Until still bootstraps.
@@ -156,8 +176,7 @@ EOF
         die "installing matrix-synapse failed; full log in $cache/apt.log"
     fi
     # Swap in atomically-ish: the old tree (if any) had no synapse anyway.
-    unmount_all "$root"
-    rm -rf "$root"
+    safe_rm "$root"
     mv "$tmp" "$root"
     log "prepared $root with matrix-synapse $(installed_version)"
 }
@@ -280,7 +299,7 @@ cmd_stop() {
 # One attempt at starting Synapse on port $1; 0 once /versions answers.
 start_once() {
     local port=$1 secret=$2
-    rm -rf "$data"
+    safe_rm "$data"
     mkdir -p "$data/media_store"
     cp "$source_dir/fixtures/appservice.yaml" "$data/appservice.yaml"
     write_config "$port" "$secret"
