@@ -1,0 +1,238 @@
+/* PUT: a user updating a device.
+ *
+ * spec: v1.17, client-server API, operation updateDevice
+ * (PUT /_matrix/client/v3/devices/{deviceId},
+ * #put_matrixclientv3devicesdeviceid): body {"display_name": string},
+ * "If not given, the display name is unchanged"; 200 with an empty JSON
+ * object on update; 404 "the current user has no device with the given ID";
+ * creating devices is for application services only. Bodies that are not
+ * JSON or have wrong types: "API Standards" (#api-standards,
+ * #common-error-codes: M_NOT_JSON, M_BAD_JSON, M_INVALID_PARAM).
+ */
+#include <jansson.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "mx_assert.h"
+#include "mx_client.h"
+#include "mx_match.h"
+#include "mx_session.h"
+
+TestSuite(put, .init = mx_test_init, .fini = mx_test_fini);
+
+static const struct mx_resp *put_name(const struct mx_user *as, const char *device_id,
+                                      const char *name) {
+    json_auto_t *body = json_pack("{s:s}", "display_name", name);
+    return MX_SEND(.method = "PUT", .path = mx_path(MX_V3 "/devices/%s", device_id),
+                   .as = as, .body = body);
+}
+
+static const struct mx_resp *get_device(const struct mx_user *as, const char *device_id) {
+    return MX_SEND(.method = "GET", .path = mx_path(MX_V3 "/devices/%s", device_id),
+                   .as = as);
+}
+
+/* GET the device and expect its display_name to be exactly want. */
+static void expect_name(const struct mx_user *as, const char *device_id, const char *want,
+                        const char *context) {
+    const struct mx_resp *r = get_device(as, device_id);
+    mx_assert_status(r, 200);
+    struct mx_error err = {{0}};
+    mx_expect_that(mx_match_string_member(r->json, "display_name", want, &err) == 0, r,
+                   "%s: %s", context, err.text);
+}
+
+/* spec: v1.17 #put_matrixclientv3devicesdeviceid -- 200 "The device was
+ * successfully updated", with a JSON object; the new name is what GET shows. */
+Test(put, PUT_UPDATE,
+     .description = "PUT {\"display_name\": x} on an own device answers 200 with a JSON "
+                    "object, and a following GET shows x.") {
+    const struct mx_user *u = mx_user_new();
+    const struct mx_user *d = mx_login(u, NULL, "mxdev before update");
+    const struct mx_resp *r = put_name(u, d->device_id, "mxdev after update");
+    mx_assert_status(r, 200);
+    mx_expect_json_object(r);
+    expect_name(u, d->device_id, "mxdev after update", "after a 200 PUT the name");
+}
+
+/* spec: v1.17 #put_matrixclientv3devicesdeviceid -- display_name: "If not
+ * given, the display name is unchanged." */
+Test(put, PUT_EMPTY,
+     .description = "PUT {} on an own device answers 200 and leaves the display name "
+                    "unchanged.") {
+    const struct mx_user *u = mx_user_new();
+    const struct mx_user *d = mx_login(u, NULL, "mxdev kept name");
+    json_auto_t *body = json_object();
+    const struct mx_resp *r =
+        MX_SEND(.method = "PUT", .path = mx_path(MX_V3 "/devices/%s", d->device_id),
+                .as = u, .body = body);
+    mx_assert_status(r, 200);
+    mx_expect_json_object(r);
+    expect_name(u, d->device_id, "mxdev kept name", "after PUT {} the name must be kept");
+}
+
+/* spec: v1.17 #put_matrixclientv3devicesdeviceid -- display_name is a JSON
+ * string: any Unicode text, returned as stored. */
+Test(put, PUT_UNICODE,
+     .description = "A non-ASCII display name (accents, CJK, emoji) round-trips byte for "
+                    "byte.") {
+    /* Latin with accents, CJK, an astral-plane emoji and a ZWJ sequence. */
+    const char *name =
+        "Caf\xc3\xa9 d\xc3\xa9j\xc3\xa0 \xe6\x9d\xb1\xe4\xba\xac\xe3\x81\xae"
+        "\xe7\xab\xaf\xe6\x9c\xab \xf0\x9f\x93\xb1 "
+        "\xf0\x9f\x91\xa9\xe2\x80\x8d\xf0\x9f\x92\xbb";
+    const struct mx_user *u = mx_user_new();
+    const struct mx_resp *r = put_name(u, u->device_id, name);
+    mx_assert_status(r, 200);
+    expect_name(u, u->device_id, name, "GET /devices/{id} after a Unicode name");
+    json_t *devices = mx_list_devices(u);
+    const char *listed = NULL;
+    mx_assert_that(mx_devices_contains(devices, u->device_id, &listed), NULL,
+                   "device %s missing from GET /devices", u->device_id);
+    mx_expect_that(listed && strcmp(listed, name) == 0, NULL,
+                   "GET /devices shows display_name \"%s\" instead of \"%s\"",
+                   listed ? listed : "(none)", name);
+}
+
+/* spec: v1.17 #put_matrixclientv3devicesdeviceid -- 404 "The current user has
+ * no device with the given ID"; only application services create devices. */
+Test(put, PUT_UNKNOWN,
+     .description = "PUT on an ID the user has no device under answers 404 with a "
+                    "standard error body and creates no device.") {
+    const struct mx_user *u = mx_user_new();
+    const char *id = mx_unique("NOSUCHDEV");
+    size_t before = json_array_size(mx_list_devices(u));
+
+    const struct mx_resp *r = put_name(u, id, "mxdev should not exist");
+    mx_assert_error(r, 404);
+
+    const struct mx_resp *g = get_device(u, id);
+    mx_expect_status(g, 404);
+    json_t *devices = mx_list_devices(u);
+    mx_expect_that(!mx_devices_contains(devices, id, NULL), NULL,
+                   "after a 404 PUT, device %s appears in GET /devices", id);
+    mx_expect_that(json_array_size(devices) == before, NULL,
+                   "GET /devices held %zu devices before the refused PUT and %zu after",
+                   before, json_array_size(devices));
+}
+
+/* spec: v1.17 #common-error-codes -- M_NOT_FOUND for a resource that is not
+ * there (one server answers M_FORBIDDEN instead). */
+Test(put, PUT_UNKNOWN_ERRCODE,
+     .description = "The 404 of PUT /devices/{unknown id} carries errcode M_NOT_FOUND.") {
+    const struct mx_user *u = mx_user_new();
+    const struct mx_resp *r =
+        put_name(u, mx_unique("NOSUCHDEV"), "mxdev should not exist");
+    mx_assert_error(r, 404);
+    mx_expect_errcode(r, "M_NOT_FOUND");
+}
+
+/* spec: v1.17 #put_matrixclientv3devicesdeviceid -- another user's device is
+ * not one of "the current user"'s: 404, and it is not touched. */
+Test(put, PUT_OTHER_USER,
+     .description =
+         "PUT on another user's device ID answers 404 and leaves that device's "
+         "name unchanged.") {
+    const struct mx_user *u = mx_user_new();
+    const struct mx_user *v = mx_user_new();
+    const struct mx_user *vd =
+        mx_login(v, mx_unique("OTHERUSERDEV"), "mxdev owner's name");
+
+    const struct mx_resp *r = put_name(u, vd->device_id, "mxdev hijacked");
+    mx_assert_error(r, 404);
+    expect_name(v, vd->device_id, "mxdev owner's name",
+                "the owner's device after another user's PUT");
+    const struct mx_resp *g = get_device(u, vd->device_id);
+    mx_expect_status(g, 404);
+}
+
+/* spec: v1.17 #api-standards, #common-error-codes -- a body that is not
+ * valid JSON: M_NOT_JSON. */
+Test(put, PUT_NOT_JSON,
+     .description = "PUT /devices/{id} with a body that is not JSON answers 400 "
+                    "M_NOT_JSON.") {
+    const struct mx_user *u = mx_user_new();
+    const struct mx_resp *r =
+        MX_SEND(.method = "PUT", .path = mx_path(MX_V3 "/devices/%s", u->device_id),
+                .as = u, .raw_body = "{not json");
+    mx_assert_error(r, 400);
+    mx_expect_errcode(r, "M_NOT_JSON");
+}
+
+/* spec: v1.17 #put_matrixclientv3devicesdeviceid -- no length limit is given
+ * for display_name: record what the server does with 200 characters. */
+Test(put, PUT_LONG_NAME,
+     .description = "A 200-character display name: record whether it is stored or "
+                    "refused.") {
+    enum { LEN = 200 };
+    char name[LEN + 1];
+    static const char alphabet[] = "mxdev-long-name-0123456789-";
+    for (size_t i = 0; i < LEN; i++) {
+        name[i] = alphabet[i % (sizeof alphabet - 1)];
+    }
+    name[LEN] = '\0';
+    const struct mx_user *u = mx_user_new();
+    const struct mx_user *d = mx_login(u, NULL, "mxdev short name");
+    const struct mx_resp *r = put_name(u, d->device_id, name);
+    const struct mx_resp *g = get_device(u, d->device_id);
+    const char *stored =
+        g->json ? json_string_value(json_object_get(g->json, "display_name")) : NULL;
+    const char *outcome;
+    if (g->status != 200) {
+        outcome = "the device could not be read back";
+    } else if (stored && strcmp(stored, name) == 0) {
+        outcome = "stored in full";
+    } else if (stored && strcmp(stored, "mxdev short name") == 0) {
+        outcome = "not stored (the old name is kept)";
+    } else {
+        outcome = "stored altered";
+    }
+    mx_observe("PUT with a %d-character display_name answered %ld%s%s; GET then answered "
+               "%ld: name %s (%zu characters)",
+               LEN, r->status, mx_errcode(r) ? " " : "",
+               mx_errcode(r) ? mx_errcode(r) : "", g->status, outcome,
+               stored ? strlen(stored) : (size_t)0);
+}
+
+/* spec: v1.17 #put_matrixclientv3devicesdeviceid -- display_name is a
+ * string; #common-error-codes: M_BAD_JSON (wrong types) or M_INVALID_PARAM.
+ * The refused request changes nothing. */
+static void check_bad_type(json_t *value, const char *what) {
+    const struct mx_user *u = mx_user_new();
+    const struct mx_user *d = mx_login(u, NULL, "mxdev typed name");
+    json_auto_t *body = json_pack("{s:O}", "display_name", value);
+    const struct mx_resp *r =
+        MX_SEND(.method = "PUT", .path = mx_path(MX_V3 "/devices/%s", d->device_id),
+                .as = u, .body = body);
+    mx_expect_status(r, 400);
+    if (r->status == 400) {
+        struct mx_error err = {{0}};
+        mx_expect_that(mx_match_error_shape(r, &err) == 0, r, "%s", err.text);
+        mx_expect_errcode(r, "M_BAD_JSON", "M_INVALID_PARAM");
+    }
+    expect_name(u, d->device_id, "mxdev typed name", what);
+}
+
+Test(put, PUT_BAD_TYPE__number,
+     .description =
+         "{\"display_name\": 42} answers 400 M_BAD_JSON or M_INVALID_PARAM and "
+         "leaves the name unchanged.") {
+    json_auto_t *v = json_integer(42);
+    check_bad_type(v, "after PUT with display_name 42 the name must be kept");
+}
+
+Test(put, PUT_BAD_TYPE__array,
+     .description =
+         "{\"display_name\": []} answers 400 M_BAD_JSON or M_INVALID_PARAM and "
+         "leaves the name unchanged.") {
+    json_auto_t *v = json_array();
+    check_bad_type(v, "after PUT with display_name [] the name must be kept");
+}
+
+Test(put, PUT_BAD_TYPE__null,
+     .description = "{\"display_name\": null} answers 400 M_BAD_JSON or M_INVALID_PARAM "
+                    "and leaves the name unchanged.") {
+    json_auto_t *v = json_null();
+    check_bad_type(v, "after PUT with display_name null the name must be kept");
+}
