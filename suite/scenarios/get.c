@@ -40,12 +40,14 @@ Test(get, GET_OK,
     mx_assert_status(r, 200);
     mx_expect_json_object(r);
     mx_expect_schema(r);
-    struct mx_error err = {{0}};
-    mx_expect_that(mx_match_string_member(r->json, "device_id", d->device_id, &err) == 0,
-                   r, "%s", err.text);
+    struct mx_error id_err = {{0}};
+    mx_expect_that(mx_match_string_member(r->json, "device_id", d->device_id, &id_err) ==
+                       0,
+                   r, "%s", id_err.text);
+    struct mx_error name_err = {{0}};
     mx_expect_that(
-        mx_match_string_member(r->json, "display_name", "mxdev get ok", &err) == 0, r,
-        "%s", err.text);
+        mx_match_string_member(r->json, "display_name", "mxdev get ok", &name_err) == 0,
+        r, "%s", name_err.text);
 }
 
 /* spec: v1.17 #get_matrixclientv3devicesdeviceid -- 404 when the user has no
