@@ -76,11 +76,25 @@ void store_device_id_generate(struct store *st, const char *user_id, char buf[11
 /* Access tokens: 256-bit random values, hex or url-safe encoded. */
 /* Issues a new token for (user, device), revoking the device's previous
  * token. Returns a borrowed string, or NULL on OOM / unknown device. */
-const char *store_token_issue(struct store *st, const char *user_id, const char *device_id);
+const char *store_token_issue(struct store *st, const char *user_id,
+                              const char *device_id);
 /* Looks a token up (constant-time comparison of the secret part).
  * Returns 0 and fills owner (borrowed strings), or -1 when unknown. */
-int store_token_lookup(struct store *st, const char *token, struct store_token_owner *owner);
+int store_token_lookup(struct store *st, const char *token,
+                       struct store_token_owner *owner);
 /* Revokes one token; returns 0, or -1 when unknown. */
 int store_token_revoke(struct store *st, const char *token);
+
+/* Prefix of the tokens store_token_issue makes: "mxd_" + 64 hex digits. */
+#define STORE_TOKEN_PREFIX "mxd_"
+/* Binds a caller-chosen token (e.g. from the seed file; copied) to
+ * (user, device), revoking the device's previous token.
+ * Returns 0, -1 if the device is unknown, the token empty or already in
+ * use, -2 on OOM. */
+int store_token_insert(struct store *st, const char *user_id, const char *device_id,
+                       const char *token);
+/* The device's live token (borrowed), or NULL when it has none. */
+const char *store_device_token(struct store *st, const char *user_id,
+                               const char *device_id);
 
 #endif

@@ -10,11 +10,14 @@
 #define MOCK_UIA_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 struct uia;
 
 #define UIA_SESSION_LIFETIME_MS (10 * 60 * 1000)
+/* Live sessions kept at most; opening one more drops the oldest. */
+#define UIA_MAX_SESSIONS 1024
 
 struct uia *uia_new(void);
 void uia_free(struct uia *u);
@@ -26,8 +29,8 @@ const char *uia_open(struct uia *u, const char *user_id, const char *method,
 
 enum uia_lookup {
     UIA_SESSION_OK = 0,
-    UIA_SESSION_UNKNOWN,   /* never issued, expired or already used up */
-    UIA_SESSION_MISMATCH,  /* exists but belongs to another user or operation */
+    UIA_SESSION_UNKNOWN,  /* never issued, expired or already used up */
+    UIA_SESSION_MISMATCH, /* exists but belongs to another user or operation */
 };
 /* Checks that session exists, is not expired, and was opened by user_id for
  * method + path. */
@@ -45,5 +48,7 @@ void uia_foreach_completed(struct uia *u, const char *session,
 void uia_close(struct uia *u, const char *session);
 /* Drops expired sessions; called now and then by the server. */
 void uia_expire(struct uia *u, int64_t now_ms);
+/* Number of live sessions (expired ones count until uia_expire). */
+size_t uia_count(const struct uia *u);
 
 #endif
