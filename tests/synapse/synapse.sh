@@ -3,6 +3,7 @@
 # cached minimal sid chroot, so the conformance suite can be run against it.
 #
 #   synapse.sh prepare          build or reuse the cached chroot (idempotent)
+#   synapse.sh prepare --refresh  also upgrade the cached chroot's packages
 #   synapse.sh start            start Synapse; prints url=... and pid=...
 #   synapse.sh stop             stop it, unmount everything
 #   synapse.sh status           print the state of a running instance
@@ -116,11 +117,33 @@ check_host() {
     fi
 }
 
+# Upgrade the packages of the cached chroot (sid moves on).
+refresh() {
+    check_host
+    log "upgrading the packages of $root"
+    trap 'unmount_all "$root"' EXIT
+    is_mounted "$root/proc" || mount -t proc proc "$root/proc"
+    local status=0
+    {
+        chroot "$root" /usr/bin/env DEBIAN_FRONTEND=noninteractive apt-get update &&
+            chroot "$root" /usr/bin/env DEBIAN_FRONTEND=noninteractive \
+                apt-get dist-upgrade -y &&
+            chroot "$root" apt-get clean
+    } >"$cache/apt.log" 2>&1 || status=$?
+    unmount_all "$root"
+    trap - EXIT
+    [ "$status" = 0 ] || die "upgrading the chroot failed; full log in $cache/apt.log"
+    log "matrix-synapse is now $(installed_version)"
+}
+
 cmd_prepare() {
     local version
     version=$(installed_version)
     if [ -n "$version" ] && [ -x "$root/usr/bin/python3" ]; then
         log "cached chroot $root has matrix-synapse $version"
+        if [ "${1:-}" = --refresh ]; then
+            refresh
+        fi
         return 0
     fi
     check_host
@@ -414,7 +437,10 @@ cmd_run() {
 }
 
 case ${1:-} in
-prepare) cmd_prepare ;;
+prepare)
+    shift
+    cmd_prepare "$@"
+    ;;
 start) cmd_start ;;
 stop) cmd_stop ;;
 status) cmd_status ;;
