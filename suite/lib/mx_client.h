@@ -26,9 +26,9 @@ enum mx_token_in {
 
 struct mx_req {
     const char *method;
-    const char *path;           /* from the server root, already encoded (mx_path) */
-    const struct mx_user *as;   /* send this session's access token; NULL: none */
-    const char *token;          /* send this token instead (e.g. a made-up one) */
+    const char *path;         /* from the server root, already encoded (mx_path) */
+    const struct mx_user *as; /* send this session's access token; NULL: none */
+    const char *token;        /* send this token instead (e.g. a made-up one) */
     enum mx_token_in token_in;
     bool appservice;            /* send the application service's as_token */
     const char *assert_user;    /* ?user_id= (identity assertion) */
@@ -41,16 +41,16 @@ struct mx_req {
 };
 
 struct mx_resp {
-    long status;          /* 0 when no HTTP response arrived */
-    char *content_type;   /* NULL when absent */
-    json_t *headers;      /* lower-cased header name -> last value (object) */
-    char *body;           /* NUL-terminated raw body ("" when empty) */
+    long status;        /* 0 when no HTTP response arrived */
+    char *content_type; /* NULL when absent */
+    json_t *headers;    /* lower-cased header name -> last value (object) */
+    char *body;         /* NUL-terminated raw body ("" when empty) */
     size_t body_len;
-    json_t *json;         /* parsed body, NULL when not JSON */
+    json_t *json;              /* parsed body, NULL when not JSON */
     char transport_error[256]; /* one line, "" when a response arrived */
-    char *summary;        /* "PUT /path {body}" with secrets redacted */
-    char *schema_error;   /* NULL, or why the body does not match the spec's schema */
-    int retries;          /* 429 answers that were waited out */
+    char *summary;             /* "PUT /path {body}" with secrets redacted */
+    char *schema_error; /* NULL, or why the body does not match the spec's schema */
+    int retries;        /* 429 answers that were waited out */
     double elapsed_ms;
 };
 
@@ -73,8 +73,21 @@ const char *mx_errcode(const struct mx_resp *r);
 
 /* Frees everything the arena holds (responses, paths, sessions). */
 void mx_arena_free(void);
-/* Registers memory the arena frees later; returns p. */
+/* Registers memory the arena frees later with free(); returns p. */
 void *mx_arena_keep(void *p);
+/* The same with another release function (NULL p is ignored). */
+void *mx_arena_keep_fn(void *p, void (*free_fn)(void *));
+/* Steals the reference to j; the arena decrefs it. Returns j. */
+json_t *mx_arena_keep_json(json_t *j);
+/* Arena-owned copies and formatted strings (NULL on OOM / NULL input). */
+char *mx_arena_strdup(const char *s);
+char *mx_arena_printf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+/* Whether mx_send records exchanges and checks schemas (on by default;
+ * mx_test_fini turns it off so clean-up does not clutter the transcript). */
+void mx_client_set_recording(bool on);
+/* Starts a new 429 waiting budget (mx_test_init calls it). */
+void mx_client_reset_retry_budget(void);
 
 /* Global set-up/tear-down of libcurl; once per process. */
 int mx_client_global_init(void);

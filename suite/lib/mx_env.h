@@ -11,28 +11,33 @@
 #include <stdbool.h>
 
 struct mx_env {
-    const char *homeserver;      /* MXDEV_HOMESERVER: base URL, no trailing slash */
-    int spec_version;            /* MXDEV_SPEC_VERSION: 116..120 */
-    bool strict;                 /* MXDEV_STRICT */
-    long timeout_s;              /* MXDEV_TIMEOUT: per request */
-    long settle_ms;              /* MXDEV_SETTLE_MS: polling budget for token invalidation */
-    const char *report_dir;      /* MXDEV_REPORT_DIR */
-    const char *fixtures_dir;    /* MXDEV_FIXTURES_DIR */
-    const char *run_id;          /* MXDEV_RUN_ID: unique per run, in every localpart */
+    const char *homeserver;   /* MXDEV_HOMESERVER: base URL, no trailing slash */
+    int spec_version;         /* MXDEV_SPEC_VERSION: 116..120 */
+    bool strict;              /* MXDEV_STRICT */
+    long timeout_s;           /* MXDEV_TIMEOUT: per request */
+    long settle_ms;           /* MXDEV_SETTLE_MS: polling budget for token invalidation */
+    const char *report_dir;   /* MXDEV_REPORT_DIR */
+    const char *fixtures_dir; /* MXDEV_FIXTURES_DIR */
+    const char *run_id;       /* MXDEV_RUN_ID: unique per run, in every localpart */
     /* Application service (from --as-registration), when usable. */
-    bool as_available;           /* MXDEV_AS_AVAILABLE: as_token accepted by the server */
-    const char *as_skip_reason;  /* MXDEV_AS_SKIP_REASON when not available */
-    const char *as_token;        /* MXDEV_AS_TOKEN */
-    const char *as_user_prefix;  /* MXDEV_AS_USER_PREFIX: localpart prefix inside its namespace */
-    const char *server_name;     /* MXDEV_SERVER_NAME: domain of user IDs */
+    bool as_available;          /* MXDEV_AS_AVAILABLE: as_token accepted by the server */
+    const char *as_skip_reason; /* MXDEV_AS_SKIP_REASON when not available */
+    const char *as_token;       /* MXDEV_AS_TOKEN */
+    const char
+        *as_user_prefix; /* MXDEV_AS_USER_PREFIX: localpart prefix inside its namespace */
+    const char *server_name; /* MXDEV_SERVER_NAME: domain of user IDs */
     /* Capabilities found by the probe. */
-    bool legacy_login;           /* MXDEV_LEGACY_LOGIN: GET /login answers with flows */
+    bool legacy_login; /* MXDEV_LEGACY_LOGIN: GET /login answers with flows */
     /* Provisioning secrets (issue: real homeservers). */
     const char *registration_token; /* MXDEV_REGISTRATION_TOKEN */
     const char *shared_secret;      /* MXDEV_SHARED_SECRET */
-    bool insecure;               /* MXDEV_INSECURE */
-    const char *cacert;          /* MXDEV_CACERT */
-    long retry_budget_ms;        /* MXDEV_RETRY_BUDGET_MS: total wait on 429 per test */
+    bool insecure;                  /* MXDEV_INSECURE */
+    const char *cacert;             /* MXDEV_CACERT */
+    long retry_budget_ms; /* MXDEV_RETRY_BUDGET_MS: total wait on 429 per test */
+    /* Added by the harness (after the fields above, which stay stable). */
+    const char *spec_dir; /* MXDEV_SPEC_DIR (--spec-dir): schemas from the spec's YAML */
+    const char *users;    /* MXDEV_USERS: "@a:hs=PASSWORD" lines (--user), or NULL */
+    long deadline_at;     /* MXDEV_DEADLINE_AT: epoch seconds after which tests skip; 0 */
 };
 
 /* Never NULL; exits the process with status 2 when a variable is malformed. */

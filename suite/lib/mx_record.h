@@ -11,7 +11,9 @@
 #include <jansson.h>
 
 /* {"kind":"exchange","request":{method,path,body},"response":{status,
- *  content_type,body},"ms":...}; body text truncated to 4 KiB. */
+ *  content_type,body},"ms":...}; body text truncated to 4 KiB. When no
+ *  response arrived, status is 0 and resp_body is the transport error, also
+ *  written as "transport_error". Outside a criterion test this does nothing. */
 void mx_record_exchange(const char *method, const char *path, const char *req_body,
                         long status, const char *content_type, const char *resp_body,
                         double elapsed_ms);

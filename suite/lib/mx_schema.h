@@ -19,4 +19,9 @@ int mx_schema_validate(const json_t *schema, const json_t *instance, char *err,
  * --spec-dir) and returns a borrowed schema, or NULL when none applies. */
 const json_t *mx_schema_for(const char *method, const char *path, long status);
 
+/* A schema file from <fixtures>/schemas, parsed once per process and cached: borrowed,
+ * NULL when missing or not JSON (the reason goes to stderr once). Also resolves
+ * "$ref": "other.json#/pointer" across files. */
+const json_t *mx_schema_load(const char *file);
+
 #endif

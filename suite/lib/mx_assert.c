@@ -1,0 +1,93 @@
+/* Message helpers behind the mx_assert_* / mx_expect_* macros. */
+#include "mx_assert.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "mx_catalog.h"
+#include "mx_record.h"
+#include "mx_redact.h"
+
+#define BODY_SHOWN 600
+
+const char *mx_current_id(void) {
+    static char buf[160];
+    if (!criterion_current_test || !criterion_current_test->name)
+        return "";
+    char id[128];
+    mx_test_name_to_id(criterion_current_test->name, id, sizeof(id));
+    snprintf(buf, sizeof(buf), "[%s] ", id);
+    return buf;
+}
+
+const char *mx_describe(const struct mx_resp *r) {
+    if (!r)
+        return "";
+    char *body = NULL;
+    char *out = NULL;
+
+    if (r->status == 0) {
+        if (asprintf(&out, "  request:  %s\n  no response: %s",
+                     r->summary ? r->summary : "?", r->transport_error) < 0)
+            out = NULL;
+        return out ? mx_arena_keep(out) : "";
+    }
+    body = mx_redact(r->body ? r->body : "");
+    size_t len = body ? strlen(body) : 0;
+    size_t shown = len;
+    if (shown > BODY_SHOWN) {
+        shown = BODY_SHOWN;
+        /* Keep UTF-8 sequences whole. */
+        while (shown > 0 && ((unsigned char)body[shown] & 0xC0) == 0x80)
+            shown--;
+    }
+    char retries[48] = "";
+    if (r->retries > 0)
+        snprintf(retries, sizeof(retries), ", after %d rate-limit retries", r->retries);
+    if (asprintf(&out,
+                 "  request:  %s\n  response: %ld, Content-Type %s (%.0f ms%s)\n  body: "
+                 "%.*s%s",
+                 r->summary ? r->summary : "?", r->status,
+                 r->content_type ? r->content_type : "none", r->elapsed_ms, retries,
+                 (int)shown, body ? body : "", shown < len ? " ...[truncated]" : "") < 0)
+        out = NULL;
+    free(body);
+    return out ? mx_arena_keep(out) : "";
+}
+
+const char *mx_msg(const struct mx_resp *r, const char *fmt, ...) {
+    char *text = NULL;
+    char *out = NULL;
+    va_list ap;
+    va_start(ap, fmt);
+    if (vasprintf(&text, fmt, ap) < 0)
+        text = NULL;
+    va_end(ap);
+    char *red = mx_redact(text ? text : "");
+    const char *desc = mx_describe(r);
+    if (asprintf(&out, "%s%s%s%s", mx_current_id(), red ? red : "", desc[0] ? "\n" : "",
+                 desc) < 0)
+        out = NULL;
+    free(text);
+    free(red);
+    return out ? mx_arena_keep(out) : "(out of memory)";
+}
+
+void mx_observe(const char *fmt, ...) {
+    char *text = NULL;
+    va_list ap;
+    va_start(ap, fmt);
+    if (vasprintf(&text, fmt, ap) < 0)
+        text = NULL;
+    va_end(ap);
+    if (text) {
+        mx_record_observation(text);
+        /* Visible in criterion's own output with --verbose, too. */
+        char *red = mx_redact(text);
+        cr_log_info("%s%s", mx_current_id(), red ? red : "");
+        free(red);
+    }
+    free(text);
+}

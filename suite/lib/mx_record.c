@@ -1,0 +1,159 @@
+/* The side channel from test processes to the runner: one JSON line per
+ * event in <report_dir>/.tests/<group>.<test>.jsonl. */
+#include "mx_record.h"
+
+#include <criterion/criterion.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "mx_env.h"
+#include "mx_redact.h"
+
+#define MAX_BODY 4096
+
+static int mkdir_p(const char *dir) {
+    char buf[4096];
+    size_t n = strlen(dir);
+    if (n == 0 || n >= sizeof(buf))
+        return -1;
+    memcpy(buf, dir, n + 1);
+    for (char *p = buf + 1; *p; p++) {
+        if (*p != '/')
+            continue;
+        *p = '\0';
+        if (mkdir(buf, 0777) < 0 && errno != EEXIST)
+            return -1;
+        *p = '/';
+    }
+    if (mkdir(buf, 0777) < 0 && errno != EEXIST)
+        return -1;
+    return 0;
+}
+
+static int record_path(char *buf, size_t len, const char *report_dir, const char *group,
+                       const char *test) {
+    int n = snprintf(buf, len, "%s/.tests/%s.%s.jsonl", report_dir, group, test);
+    return (n < 0 || (size_t)n >= len) ? -1 : 0;
+}
+
+/* Appends obj (stolen) as one line to the running test's file. */
+static void append(json_t *obj) {
+    char path[4096];
+    char dir[4096];
+    char *line = NULL;
+    int fd = -1;
+
+    if (!obj || !criterion_current_test || !criterion_current_suite)
+        goto out;
+    const char *report_dir = mx_env()->report_dir;
+    snprintf(dir, sizeof(dir), "%s/.tests", report_dir);
+    if (mkdir_p(dir) < 0)
+        goto out;
+    if (record_path(path, sizeof(path), report_dir, criterion_current_suite->name,
+                    criterion_current_test->name) < 0)
+        goto out;
+    line = json_dumps(obj, JSON_COMPACT);
+    if (!line)
+        goto out;
+    size_t n = strlen(line);
+    line[n] = '\n'; /* json_dumps' terminator becomes the newline */
+    fd = open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0666);
+    if (fd < 0)
+        goto out;
+    /* One write per line so lines from one process never interleave. */
+    if (write(fd, line, n + 1) < 0)
+        goto out;
+out:
+    if (fd >= 0)
+        close(fd);
+    free(line);
+    json_decref(obj);
+}
+
+/* Redacted, truncated text as a new JSON string (null for NULL). */
+static json_t *text_value(const char *text) {
+    if (!text)
+        return json_null();
+    char *red = mx_redact(text);
+    if (!red)
+        return json_null();
+    size_t n = strlen(red);
+    json_t *v;
+    if (n > MAX_BODY) {
+        /* Cut on a UTF-8 character boundary so the string stays valid. */
+        size_t cut = MAX_BODY;
+        while (cut > 0 && ((unsigned char)red[cut] & 0xC0) == 0x80)
+            cut--;
+        char *t = NULL;
+        if (asprintf(&t, "%.*s... [%zu bytes in all]", (int)cut, red, n) < 0)
+            t = NULL;
+        v = t ? json_string(t) : NULL;
+        free(t);
+    } else {
+        v = json_string(red);
+    }
+    if (!v) /* not valid UTF-8 */
+        v = json_string("<body is not valid UTF-8>");
+    free(red);
+    return v;
+}
+
+void mx_record_exchange(const char *method, const char *path, const char *req_body,
+                        long status, const char *content_type, const char *resp_body,
+                        double elapsed_ms) {
+    if (!criterion_current_test)
+        return;
+    json_t *request = json_pack("{s:s?, s:o, s:o}", "method", method, "path",
+                                text_value(path), "body", text_value(req_body));
+    json_t *response =
+        json_pack("{s:I, s:s?, s:o}", "status", (json_int_t)status, "content_type",
+                  content_type, "body", status ? text_value(resp_body) : json_string(""));
+    if (response && status == 0)
+        json_object_set_new(response, "transport_error", text_value(resp_body));
+    append(json_pack("{s:s, s:o, s:o, s:f}", "kind", "exchange", "request", request,
+                     "response", response, "ms", elapsed_ms));
+}
+
+void mx_record_observation(const char *text) {
+    if (!criterion_current_test)
+        return;
+    append(json_pack("{s:s, s:o}", "kind", "observation", "text", text_value(text)));
+}
+
+void mx_record_skip(const char *reason) {
+    if (!criterion_current_test)
+        return;
+    append(json_pack("{s:s, s:o}", "kind", "skip", "reason", text_value(reason)));
+}
+
+json_t *mx_record_read(const char *report_dir, const char *group, const char *test) {
+    json_t *arr = json_array();
+    char path[4096];
+    FILE *f = NULL;
+    char *line = NULL;
+    size_t cap = 0;
+
+    if (!arr || record_path(path, sizeof(path), report_dir, group, test) < 0)
+        goto out;
+    f = fopen(path, "r");
+    if (!f)
+        goto out;
+    while (getline(&line, &cap, f) >= 0) {
+        json_t *obj = json_loads(line, 0, NULL);
+        /* A line cut short by a crashing test is dropped, not fatal. */
+        if (json_is_object(obj))
+            json_array_append_new(arr, obj);
+        else
+            json_decref(obj);
+    }
+out:
+    free(line);
+    if (f)
+        fclose(f);
+    return arr;
+}

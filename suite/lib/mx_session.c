@@ -1,0 +1,660 @@
+/* Provisioning of users and devices for tests, and their clean-up. */
+#include "mx_session.h"
+
+#include <dlfcn.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/random.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "mx_assert.h"
+#include "mx_catalog.h"
+#include "mx_client.h"
+#include "mx_env.h"
+#include "mx_record.h"
+#include "mx_redact.h"
+
+#define MAX_UIA_STEPS 8
+
+/* What a test created, so fini can remove it. Owned here (not the arena),
+ * freed by mx_test_fini. */
+struct tracked {
+    char *user_id;
+    char *password; /* NULL for application-service users */
+    bool appservice;
+    json_t *devices; /* device IDs the test created (strings) */
+    json_t *tokens;  /* access tokens of those devices */
+};
+
+static struct tracked *tracked;
+static size_t n_tracked;
+static unsigned unique_counter;
+static size_t next_preconfigured;
+
+/* ---- small helpers ---- */
+
+static struct tracked *track_user(const char *user_id, const char *password, bool as) {
+    for (size_t i = 0; i < n_tracked; i++)
+        if (strcmp(tracked[i].user_id, user_id) == 0)
+            return &tracked[i];
+    struct tracked *grown = realloc(tracked, (n_tracked + 1) * sizeof(*tracked));
+    if (!grown)
+        return NULL;
+    tracked = grown;
+    struct tracked *t = &tracked[n_tracked++];
+    t->user_id = strdup(user_id);
+    t->password = password ? strdup(password) : NULL;
+    t->appservice = as;
+    t->devices = json_array();
+    t->tokens = json_array();
+    return t;
+}
+
+static void track_device(const struct mx_user *u, const char *device_id,
+                         const char *token) {
+    struct tracked *t = track_user(u->user_id, u->password, u->appservice_user);
+    if (!t)
+        return;
+    if (device_id) {
+        bool known = false;
+        size_t i;
+        json_t *d;
+        json_array_foreach(t->devices, i, d) {
+            if (strcmp(json_string_value(d), device_id) == 0)
+                known = true;
+        }
+        if (!known)
+            json_array_append_new(t->devices, json_string(device_id));
+    }
+    if (token)
+        json_array_append_new(t->tokens, json_string(token));
+}
+
+static void random_alnum(char *buf, size_t n) {
+    static const char chars[] = "abcdefghijklmnopqrstuvwxyz0123456789";
+    unsigned char raw[64];
+    if (n > sizeof(raw))
+        n = sizeof(raw);
+    if (getrandom(raw, n, 0) != (ssize_t)n) {
+        /* getrandom cannot fail for small sizes on Linux; fall back anyway. */
+        for (size_t i = 0; i < n; i++)
+            raw[i] = (unsigned char)(rand() ^ (int)getpid());
+    }
+    for (size_t i = 0; i < n; i++)
+        buf[i] = chars[raw[i] % (sizeof(chars) - 1)];
+}
+
+static char *lowercase_localpart(const char *s) {
+    char *out = mx_arena_strdup(s);
+    for (char *p = out; p && *p; p++) {
+        if (*p >= 'A' && *p <= 'Z')
+            *p = (char)(*p - 'A' + 'a');
+        else if (!((*p >= 'a' && *p <= 'z') || (*p >= '0' && *p <= '9') || *p == '.' ||
+                   *p == '_' || *p == '=' || *p == '-' || *p == '/'))
+            *p = '_';
+    }
+    return out;
+}
+
+static const char *localpart_of(const char *user_id) {
+    if (!user_id)
+        return NULL;
+    const char *colon = strchr(user_id, ':');
+    const char *start = user_id[0] == '@' ? user_id + 1 : user_id;
+    if (!colon)
+        return mx_arena_strdup(start);
+    char *lp = mx_arena_keep(strndup(start, (size_t)(colon - start)));
+    return lp;
+}
+
+static struct mx_user *user_alloc(void) {
+    struct mx_user *u = mx_arena_keep(calloc(1, sizeof(*u)));
+    cr_assert(u != NULL, "out of memory");
+    return u;
+}
+
+/* The string member key of r's body, arena copy; NULL when absent. */
+static const char *body_string(const struct mx_resp *r, const char *key) {
+    return mx_arena_strdup(json_string_value(json_object_get(r->json, key)));
+}
+
+const char *mx_unique(const char *prefix) {
+    unique_counter++;
+    return mx_arena_printf("%s%s_%ld_%u", prefix ? prefix : "mxdev", mx_env()->run_id,
+                           (long)getpid(), unique_counter);
+}
+
+/* ---- test fixtures ---- */
+
+void mx_test_init(void) {
+    const struct mx_env *env = mx_env();
+    char id[128];
+
+    mx_client_set_recording(true);
+    mx_client_reset_retry_budget();
+    if (!criterion_current_test)
+        return;
+    if (env->deadline_at > 0 && (long)time(NULL) >= env->deadline_at) {
+        const char *why = "the run's --deadline passed before this test started";
+        mx_record_skip(why);
+        cr_skip_test("%s", why);
+    }
+    mx_test_name_to_id(criterion_current_test->name, id, sizeof(id));
+    const struct mx_requirement *req = mx_catalog_find(id);
+    cr_assert(req != NULL,
+              "test %s names requirement %s, which is not in the catalogue "
+              "(fixtures/requirements.tsv)",
+              criterion_current_test->name, id);
+    if (!mx_requirement_applies(req, env->spec_version)) {
+        char why[160];
+        const char *at = mx_version_name(env->spec_version);
+        if (req->since && req->until)
+            snprintf(why, sizeof(why), "not applicable at spec %s: applies from %s to %s",
+                     at, mx_version_name(req->since), mx_version_name(req->until));
+        else if (req->since)
+            snprintf(why, sizeof(why), "not applicable at spec %s: applies since %s", at,
+                     mx_version_name(req->since));
+        else
+            snprintf(why, sizeof(why), "not applicable at spec %s: applies until %s", at,
+                     mx_version_name(req->until));
+        mx_record_skip(why);
+        cr_skip_test("%s", why);
+    }
+}
+
+/* UIA-completes a deletion request for clean-up; errors are ignored. */
+static long cleanup_delete(const char *token, const char *user_id, const char *password,
+                           json_t *devices) {
+    json_t *body = json_pack("{s:O}", "devices", devices);
+    const struct mx_resp *r = MX_SEND(.method = "POST", .path = MX_V3 "/delete_devices",
+                                      .token = token, .body = body);
+    const char *session = json_string_value(json_object_get(r->json, "session"));
+    if (r->status == 401 && json_object_get(r->json, "flows") && password) {
+        json_object_set_new(body, "auth",
+                            json_pack("{s:s, s:{s:s, s:s}, s:s, s:s?}", "type",
+                                      "m.login.password", "identifier", "type",
+                                      "m.id.user", "user", user_id, "password", password,
+                                      "session", session));
+        r = MX_SEND(.method = "POST", .path = MX_V3 "/delete_devices", .token = token,
+                    .body = body);
+    }
+    json_decref(body);
+    return r->status;
+}
+
+void mx_test_fini(void) {
+    const struct mx_env *env = mx_env();
+
+    /* Clean-up is best effort and stays out of the test's transcript. */
+    mx_client_set_recording(false);
+    for (size_t i = 0; i < n_tracked; i++) {
+        struct tracked *t = &tracked[i];
+        if (json_array_size(t->devices) == 0)
+            continue;
+        if (t->appservice) {
+            if (env->as_token) {
+                json_t *body = json_pack("{s:O}", "devices", t->devices);
+                MX_SEND(.method = "POST", .path = MX_V3 "/delete_devices",
+                        .appservice = true, .assert_user = t->user_id, .body = body);
+                json_decref(body);
+            }
+            continue;
+        }
+        /* Any still-valid token of the account can delete all its devices. */
+        long status = 0;
+        size_t j;
+        json_t *tok;
+        json_array_foreach(t->tokens, j, tok) {
+            status = cleanup_delete(json_string_value(tok), t->user_id, t->password,
+                                    t->devices);
+            if (status == 200)
+                break;
+        }
+        if (status != 200) {
+            json_array_foreach(t->tokens, j, tok) {
+                MX_SEND(.method = "POST", .path = MX_V3 "/logout",
+                        .token = json_string_value(tok), .body = json_object());
+            }
+        }
+    }
+    for (size_t i = 0; i < n_tracked; i++) {
+        free(tracked[i].user_id);
+        free(tracked[i].password);
+        json_decref(tracked[i].devices);
+        json_decref(tracked[i].tokens);
+    }
+    free(tracked);
+    tracked = NULL;
+    n_tracked = 0;
+    mx_arena_free();
+    mx_client_set_recording(true);
+}
+
+/* ---- registration ---- */
+
+static bool stage_supported(const char *stage) {
+    const struct mx_env *env = mx_env();
+    if (strcmp(stage, "m.login.dummy") == 0 || strcmp(stage, "m.login.terms") == 0)
+        return true;
+    if (strcmp(stage, "m.login.registration_token") == 0)
+        return env->registration_token != NULL;
+    return false;
+}
+
+/* The first flow of a UIA 401 whose stages the suite can all complete. */
+static json_t *pick_flow(const struct mx_resp *r) {
+    json_t *flows = json_object_get(r->json, "flows");
+    size_t i, j;
+    json_t *flow, *stage;
+    json_array_foreach(flows, i, flow) {
+        json_t *stages = json_object_get(flow, "stages");
+        bool ok = json_is_array(stages);
+        json_array_foreach(stages, j, stage) {
+            if (!json_is_string(stage) || !stage_supported(json_string_value(stage)))
+                ok = false;
+        }
+        if (ok)
+            return stages;
+    }
+    return NULL;
+}
+
+static bool stage_completed(const struct mx_resp *r, const char *stage) {
+    json_t *completed = json_object_get(r->json, "completed");
+    size_t i;
+    json_t *c;
+    json_array_foreach(completed, i, c) {
+        if (json_is_string(c) && strcmp(json_string_value(c), stage) == 0)
+            return true;
+    }
+    return false;
+}
+
+/* Registration through the client API, completing the UIA stages the suite
+ * knows. Returns the last response (200 on success). */
+static const struct mx_resp *register_client_api(const char *localpart,
+                                                 const char *password, const char **why) {
+    json_t *body =
+        json_pack("{s:s, s:s, s:s}", "username", localpart, "password", password,
+                  "initial_device_display_name", "device-conformance");
+    const struct mx_resp *r =
+        MX_SEND(.method = "POST", .path = MX_V3 "/register", .body = body);
+    json_t *flow = NULL;
+    const char *last_stage = NULL;
+
+    for (int step = 0; step < MAX_UIA_STEPS && r->status == 401; step++) {
+        if (!json_object_get(r->json, "flows"))
+            break;
+        if (last_stage && !stage_completed(r, last_stage)) {
+            *why = mx_arena_printf("the server did not accept the %s stage", last_stage);
+            break;
+        }
+        if (!flow)
+            flow = json_incref(pick_flow(r));
+        if (!flow) {
+            char *flows = json_dumps(json_object_get(r->json, "flows"), JSON_COMPACT);
+            *why = mx_arena_printf(
+                "no registration flow the suite can complete (offered: %s; "
+                "give --registration-token or --shared-secret)",
+                flows ? flows : "?");
+            free(flows);
+            break;
+        }
+        const char *next = NULL;
+        size_t i;
+        json_t *s;
+        json_array_foreach(flow, i, s) {
+            if (!next && !stage_completed(r, json_string_value(s)))
+                next = json_string_value(s);
+        }
+        if (!next)
+            break;
+        json_t *auth = json_pack("{s:s, s:s?}", "type", next, "session",
+                                 json_string_value(json_object_get(r->json, "session")));
+        if (strcmp(next, "m.login.registration_token") == 0)
+            json_object_set_new(auth, "token", json_string(mx_env()->registration_token));
+        json_object_set_new(body, "auth", auth);
+        last_stage = next;
+        r = MX_SEND(.method = "POST", .path = MX_V3 "/register", .body = body);
+    }
+    json_decref(flow);
+    json_decref(body);
+    return r;
+}
+
+/* OpenSSL's HMAC, reached through the libcrypto libcurl already loads, so the
+ * suite needs no extra link dependency for this one admin call. */
+typedef unsigned char *(*hmac_fn)(const void *md, const void *key, int key_len,
+                                  const unsigned char *data, size_t n, unsigned char *out,
+                                  unsigned int *out_len);
+typedef const void *(*evp_md_fn)(void);
+
+static int hmac_sha1_hex(const char *key, const unsigned char *data, size_t n,
+                         char *hex) {
+    void *lib = NULL;
+    void *h = dlsym(RTLD_DEFAULT, "HMAC");
+    void *e = dlsym(RTLD_DEFAULT, "EVP_sha1");
+    if (!h || !e) {
+        lib = dlopen("libcrypto.so.3", RTLD_NOW | RTLD_LOCAL);
+        h = lib ? dlsym(lib, "HMAC") : NULL;
+        e = lib ? dlsym(lib, "EVP_sha1") : NULL;
+    }
+    if (!h || !e)
+        return -1;
+    hmac_fn hmac;
+    evp_md_fn sha1;
+    memcpy(&hmac, &h, sizeof(hmac));
+    memcpy(&sha1, &e, sizeof(sha1));
+    unsigned char mac[64];
+    unsigned int len = 0;
+    if (!hmac(sha1(), key, (int)strlen(key), data, n, mac, &len))
+        return -1;
+    for (unsigned i = 0; i < len; i++)
+        sprintf(hex + 2 * i, "%02x", mac[i]);
+    return 0;
+}
+
+/* Synapse's shared-secret registration (/_synapse/admin/v1/register). */
+static const struct mx_resp *
+register_shared_secret(const char *localpart, const char *password, const char **why) {
+    const char *secret = mx_env()->shared_secret;
+    const struct mx_resp *r =
+        MX_SEND(.method = "GET", .path = "/_synapse/admin/v1/register");
+    const char *nonce = json_string_value(json_object_get(r->json, "nonce"));
+    if (r->status != 200 || !nonce) {
+        *why =
+            mx_arena_printf("shared-secret registration: GET /_synapse/admin/v1/register "
+                            "gave %ld and no nonce",
+                            r->status);
+        return r;
+    }
+    /* nonce \0 user \0 password \0 "notadmin" */
+    size_t n = strlen(nonce) + strlen(localpart) + strlen(password) + 8 + 3;
+    unsigned char *msg = malloc(n);
+    char hex[129];
+    if (!msg) {
+        *why = "out of memory";
+        return r;
+    }
+    size_t off = 0;
+    const char *parts[] = {nonce, localpart, password, "notadmin"};
+    for (int i = 0; i < 4; i++) {
+        size_t l = strlen(parts[i]);
+        memcpy(msg + off, parts[i], l);
+        off += l;
+        if (i < 3)
+            msg[off++] = '\0';
+    }
+    int rc = hmac_sha1_hex(secret, msg, off, hex);
+    free(msg);
+    if (rc < 0) {
+        *why = "shared-secret registration needs HMAC-SHA1 from libcrypto, "
+               "which could not be loaded";
+        return r;
+    }
+    json_t *body = json_pack("{s:s, s:s, s:s, s:b, s:s}", "nonce", nonce, "username",
+                             localpart, "password", password, "admin", 0, "mac", hex);
+    r = MX_SEND(.method = "POST", .path = "/_synapse/admin/v1/register", .body = body);
+    json_decref(body);
+    if (r->status != 200)
+        *why = "shared-secret registration was refused";
+    return r;
+}
+
+/* A user given with --user: logs in with its password (a new device). */
+static const struct mx_user *preconfigured_user(void) {
+    const char *users = mx_env()->users;
+    if (!users)
+        return NULL;
+    size_t index = 0;
+    const char *line = users;
+    while (*line) {
+        size_t len = strcspn(line, "\n");
+        if (index == next_preconfigured) {
+            char *entry = mx_arena_keep(strndup(line, len));
+            char *eq = entry ? strchr(entry, '=') : NULL;
+            if (!eq)
+                return NULL;
+            *eq = '\0';
+            next_preconfigured++;
+            struct mx_user *account = user_alloc();
+            account->user_id = entry;
+            account->localpart = localpart_of(entry);
+            account->password = eq + 1;
+            mx_redact_secret(account->password);
+            return mx_login(account, NULL, "device-conformance");
+        }
+        index++;
+        line += len;
+        if (*line == '\n')
+            line++;
+    }
+    return NULL;
+}
+
+const struct mx_user *mx_user_new(void) {
+    const struct mx_env *env = mx_env();
+    char pw[25];
+    const char *why = NULL;
+
+    mx_require_legacy_login();
+    random_alnum(pw, sizeof(pw) - 1);
+    pw[sizeof(pw) - 1] = '\0';
+    const char *password = mx_arena_strdup(pw);
+    mx_redact_secret(password);
+    const char *localpart = lowercase_localpart(mx_unique("mxdev"));
+
+    const struct mx_resp *r = register_client_api(localpart, password, &why);
+    if (r->status != 200 && env->shared_secret) {
+        why = NULL;
+        r = register_shared_secret(localpart, password, &why);
+    }
+    if (r->status != 200) {
+        const struct mx_user *pre = preconfigured_user();
+        if (pre)
+            return pre;
+    }
+    cr_assert(
+        r->status == 200, "%s",
+        mx_msg(r, "cannot register a test user%s%s", why ? ": " : "", why ? why : ""));
+    struct mx_user *u = user_alloc();
+    u->user_id = body_string(r, "user_id");
+    u->device_id = body_string(r, "device_id");
+    u->access_token = body_string(r, "access_token");
+    u->password = password;
+    u->localpart = u->user_id ? localpart_of(u->user_id) : localpart;
+    cr_assert(u->user_id && u->device_id && u->access_token, "%s",
+              mx_msg(r, "registration gave no user_id, device_id or access_token"));
+    mx_redact_secret(u->access_token);
+    track_device(u, u->device_id, u->access_token);
+    return u;
+}
+
+const struct mx_user *mx_login(const struct mx_user *account, const char *device_id,
+                               const char *display_name) {
+    mx_require_legacy_login();
+    cr_assert(account && account->password, "%smx_login needs an account with a password",
+              mx_current_id());
+    json_t *body = json_pack(
+        "{s:s, s:{s:s, s:s}, s:s, s:s?, s:s?}", "type", "m.login.password", "identifier",
+        "type", "m.id.user", "user", account->user_id, "password", account->password,
+        "device_id", device_id, "initial_device_display_name", display_name);
+    const struct mx_resp *r =
+        MX_SEND(.method = "POST", .path = MX_V3 "/login", .body = body);
+    json_decref(body);
+    cr_assert(r->status == 200, "%s", mx_msg(r, "cannot log %s in", account->user_id));
+    struct mx_user *u = user_alloc();
+    *u = *account;
+    u->device_id = body_string(r, "device_id");
+    u->access_token = body_string(r, "access_token");
+    cr_assert(u->device_id && u->access_token, "%s",
+              mx_msg(r, "login gave no device_id or access_token"));
+    mx_redact_secret(u->access_token);
+    track_device(u, u->device_id, u->access_token);
+    return u;
+}
+
+/* ---- preconditions ---- */
+
+static void skip_because(const char *why) {
+    mx_record_skip(why);
+    cr_skip_test("%s", why);
+}
+
+void mx_require_appservice(void) {
+    const struct mx_env *env = mx_env();
+    if (!env->as_available || !env->as_token)
+        skip_because(env->as_skip_reason);
+}
+
+void mx_require_legacy_login(void) {
+    if (!mx_env()->legacy_login)
+        skip_because("the server offers no m.login.password login (legacy login API "
+                     "absent, e.g. OAuth-only); password users cannot be provisioned");
+}
+
+/* ---- application service ---- */
+
+const struct mx_user *mx_as_user_new(void) {
+    const struct mx_env *env = mx_env();
+    mx_require_appservice();
+    const char *localpart = lowercase_localpart(mx_unique(env->as_user_prefix));
+    json_t *body = json_pack("{s:s, s:s, s:b}", "type", "m.login.application_service",
+                             "username", localpart, "inhibit_login", 1);
+    const struct mx_resp *r = MX_SEND(.method = "POST", .path = MX_V3 "/register",
+                                      .appservice = true, .body = body);
+    json_decref(body);
+    cr_assert(r->status == 200, "%s",
+              mx_msg(r, "the application service cannot register %s in its namespace",
+                     localpart));
+    struct mx_user *u = user_alloc();
+    u->user_id = body_string(r, "user_id");
+    if (!u->user_id && env->server_name)
+        u->user_id = mx_arena_printf("@%s:%s", localpart, env->server_name);
+    cr_assert(u->user_id != NULL, "%s", mx_msg(r, "registration gave no user_id"));
+    u->localpart = localpart_of(u->user_id);
+    u->appservice_user = true;
+    track_user(u->user_id, NULL, true);
+    return u;
+}
+
+const struct mx_resp *mx_as_put_device(const struct mx_user *u, const char *device_id,
+                                       const char *display_name) {
+    mx_require_appservice();
+    json_t *body = json_object();
+    if (display_name)
+        json_object_set_new(body, "display_name", json_string(display_name));
+    const struct mx_resp *r =
+        MX_SEND(.method = "PUT", .path = mx_path(MX_V3 "/devices/%s", device_id),
+                .appservice = true, .assert_user = u->user_id, .body = body);
+    json_decref(body);
+    /* Track first: a server that created it despite an odd answer is cleaned too. */
+    track_device(u, device_id, NULL);
+    cr_assert(r->status == 200 || r->status == 201, "%s",
+              mx_msg(r, "the application service cannot create device %s for %s",
+                     device_id, u->user_id));
+    return r;
+}
+
+const struct mx_user *mx_as_login(const struct mx_user *u, const char *device_id,
+                                  const char **why) {
+    mx_require_appservice();
+    json_t *body = json_pack("{s:s, s:{s:s, s:s}, s:s?}", "type",
+                             "m.login.application_service", "identifier", "type",
+                             "m.id.user", "user", u->user_id, "device_id", device_id);
+    const struct mx_resp *r = MX_SEND(.method = "POST", .path = MX_V3 "/login",
+                                      .appservice = true, .body = body);
+    json_decref(body);
+    const char *token = json_string_value(json_object_get(r->json, "access_token"));
+    if (r->status != 200 || !token) {
+        if (why) {
+            const char *code = mx_errcode(r);
+            *why =
+                mx_arena_printf("the server gives namespace users no token: POST /login "
+                                "m.login.application_service answered %ld%s%s%s",
+                                r->status, code ? " " : "", code ? code : "",
+                                r->status == 0 ? r->transport_error : "");
+        }
+        return NULL;
+    }
+    struct mx_user *s = user_alloc();
+    *s = *u;
+    s->access_token = mx_arena_strdup(token);
+    s->device_id = body_string(r, "device_id");
+    mx_redact_secret(s->access_token);
+    track_device(s, s->device_id, s->access_token);
+    return s;
+}
+
+/* ---- UIA ---- */
+
+json_t *mx_auth_password(const struct mx_user *who, const char *password,
+                         const char *session) {
+    return json_pack("{s:s, s:{s:s, s:s}, s:s, s:s?}", "type", "m.login.password",
+                     "identifier", "type", "m.id.user", "user", who->user_id, "password",
+                     password ? password : "", "session", session);
+}
+
+/* Sends method path with body (borrowed; "auth" is added to it), completing
+ * a password UIA if the server asks for one. */
+static const struct mx_resp *send_with_uia(const char *method, const char *path,
+                                           const struct mx_user *u, json_t *body) {
+    const struct mx_resp *r =
+        MX_SEND(.method = method, .path = path, .as = u, .body = body);
+    if (r->status != 401 || !json_object_get(r->json, "flows"))
+        return r;
+    cr_assert(
+        u->password != NULL, "%s",
+        mx_msg(r, "%s is an application-service user: no password for UIA", u->user_id));
+    const char *session = json_string_value(json_object_get(r->json, "session"));
+    json_t *with_auth = body ? json_deep_copy(body) : json_object();
+    json_object_set_new(with_auth, "auth", mx_auth_password(u, u->password, session));
+    r = MX_SEND(.method = method, .path = path, .as = u, .body = with_auth);
+    json_decref(with_auth);
+    return r;
+}
+
+const struct mx_resp *mx_delete_device_uia(const struct mx_user *u,
+                                           const char *device_id) {
+    const struct mx_resp *r =
+        send_with_uia("DELETE", mx_path(MX_V3 "/devices/%s", device_id), u, NULL);
+    cr_assert(r->status == 200, "%s",
+              mx_msg(r, "cannot delete device %s of %s (UIA with password)", device_id,
+                     u->user_id));
+    return r;
+}
+
+const struct mx_resp *mx_delete_devices_uia(const struct mx_user *u, json_t *devices) {
+    json_t *body = json_pack("{s:O}", "devices", devices);
+    const struct mx_resp *r = send_with_uia("POST", MX_V3 "/delete_devices", u, body);
+    json_decref(body);
+    cr_assert(r->status == 200, "%s",
+              mx_msg(r, "cannot delete devices of %s (UIA with password)", u->user_id));
+    return r;
+}
+
+json_t *mx_list_devices(const struct mx_user *u) {
+    const struct mx_resp *r = MX_SEND(.method = "GET", .path = MX_V3 "/devices", .as = u);
+    json_t *devices = json_object_get(r->json, "devices");
+    cr_assert(r->status == 200 && json_is_array(devices), "%s",
+              mx_msg(r, "cannot list the devices of %s", u->user_id));
+    return devices;
+}
+
+bool mx_devices_contains(json_t *devices, const char *device_id, const char **name) {
+    size_t i;
+    json_t *d;
+    json_array_foreach(devices, i, d) {
+        const char *id = json_string_value(json_object_get(d, "device_id"));
+        if (id && device_id && strcmp(id, device_id) == 0) {
+            if (name)
+                *name = json_string_value(json_object_get(d, "display_name"));
+            return true;
+        }
+    }
+    if (name)
+        *name = NULL;
+    return false;
+}
