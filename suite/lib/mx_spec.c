@@ -11,6 +11,7 @@
 #include <strings.h>
 #include <unistd.h>
 
+#include "mx_schema.h"
 #include "mx_yaml.h"
 
 /* Bounds on nesting and on chains of references; spec files need far less. */
@@ -1191,6 +1192,90 @@ size_t mx_spec_example_count(const struct mx_spec *spec) {
 
 const struct mx_spec_example *mx_spec_example_at(const struct mx_spec *spec, size_t i) {
     return spec && i < spec->n_examples ? &spec->examples[i] : NULL;
+}
+
+int mx_spec_check_example(const struct mx_spec_example *ex, char *err, size_t err_len) {
+    if (!ex->schema) {
+        snprintf(err, err_len, "no schema to check against");
+        return 0;
+    }
+    if (err_len)
+        err[0] = '\0';
+    return mx_schema_validate(ex->schema, ex->value, err, err_len);
+}
+
+/* The example of the path parameter name: operation first, then path item. */
+static const char *path_param_example(const json_t *entry, const char *name) {
+    const json_t *holders[2] = {json_object_get(entry, "operation"),
+                                json_object_get(entry, "path_item")};
+
+    for (size_t h = 0; h < 2; h++) {
+        const json_t *params = json_object_get(holders[h], "parameters");
+        const json_t *param;
+        size_t i;
+
+        json_array_foreach(params, i, param) {
+            const char *in = json_string_value(json_object_get(param, "in"));
+            const char *pname = json_string_value(json_object_get(param, "name"));
+
+            if (!in || !pname || strcmp(in, "path") || strcmp(pname, name))
+                continue;
+            const char *ex = json_string_value(json_object_get(param, "example"));
+            if (!ex)
+                ex = json_string_value(
+                    json_object_get(json_object_get(param, "schema"), "example"));
+            if (ex)
+                return ex;
+        }
+    }
+    return NULL;
+}
+
+char *mx_spec_example_path(const struct mx_spec *spec, const char *method,
+                           const char *path) {
+    const json_t *entry = find_op_entry(spec, method, path);
+    const char *t = json_string_value(json_object_get(entry, "full"));
+    char *out = NULL;
+    size_t len = 0;
+    FILE *fp;
+
+    if (!t)
+        return NULL;
+    fp = open_memstream(&out, &len);
+    if (!fp)
+        return NULL;
+    while (*t) {
+        const char *close = *t == '{' ? strchr(t, '}') : NULL;
+        char name[128];
+        const char *ex;
+
+        if (!close) {
+            fputc(*t++, fp);
+            continue;
+        }
+        snprintf(name, sizeof name, "%.*s", (int)(close - t - 1), t + 1);
+        ex = path_param_example(entry, name);
+        if (!ex) {
+            fclose(fp);
+            free(out);
+            return NULL;
+        }
+        for (; *ex; ex++) {
+            unsigned char ch = (unsigned char)*ex;
+
+            if ((ch >= 'A' && ch <= 'Z') || (ch >= 'a' && ch <= 'z') ||
+                (ch >= '0' && ch <= '9') || strchr("-._~", ch))
+                fputc(ch, fp);
+            else
+                fprintf(fp, "%%%02X", ch);
+        }
+        t = close + 1;
+    }
+    if (fclose(fp) != 0) {
+        free(out);
+        return NULL;
+    }
+    return out;
 }
 
 /* ---- runtime lookup for the suite ------------------------------------- */

@@ -94,6 +94,22 @@ size_t mx_spec_example_count(const struct mx_spec *spec);
 const struct mx_spec_example *mx_spec_example_at(const struct mx_spec *spec, size_t i);
 
 /**
+ * Validates an example against its schema with mx_schema_validate().
+ * @return 0 when valid or when it has no schema (then err says so), -1 with
+ *         "pointer: reason" in err when invalid.
+ */
+int mx_spec_check_example(const struct mx_spec_example *ex, char *err, size_t err_len);
+
+/**
+ * A request path for an operation made from the spec's own examples: the
+ * base path, then the template with every {param} replaced by that path
+ * parameter's example (percent-encoded).
+ * @return new string (free()), or NULL when a parameter has no example.
+ */
+char *mx_spec_example_path(const struct mx_spec *spec, const char *method,
+                           const char *path);
+
+/**
  * Runtime lookup for the suite: when MXDEV_SPEC_DIR is set, loads that
  * directory once per process (device_management.yaml plus, when present,
  * the login, logout, registration, whoami and versions files) and returns
