@@ -203,11 +203,16 @@ static int append_query(struct buffer *url, CURL *h, const char *name,
     return rc;
 }
 
-static void describe_transport(char *out, size_t len, CURLcode code, const char *errbuf) {
+static void describe_transport(char *out, size_t len, CURLcode code, const char *errbuf,
+                               long os_errno) {
     const char *detail = errbuf[0] ? errbuf : curl_easy_strerror(code);
+    if (os_errno == ECONNRESET) {
+        snprintf(out, len, "connection reset");
+        return;
+    }
     switch (code) {
         case CURLE_COULDNT_CONNECT:
-            if (strstr(detail, "refused"))
+            if (os_errno == ECONNREFUSED || strstr(detail, "refused"))
                 snprintf(out, len, "connection refused");
             else
                 snprintf(out, len, "cannot connect: %s", detail);
@@ -351,7 +356,10 @@ static void perform(const struct mx_req *req, const char *url, const char *body_
     CURLcode code = curl_easy_perform(h);
     r->elapsed_ms = now_ms() - t0;
     if (code != CURLE_OK) {
-        describe_transport(r->transport_error, sizeof(r->transport_error), code, errbuf);
+        long os_errno = 0;
+        curl_easy_getinfo(h, CURLINFO_OS_ERRNO, &os_errno);
+        describe_transport(r->transport_error, sizeof(r->transport_error), code, errbuf,
+                           os_errno);
         goto out;
     }
     curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &r->status);

@@ -89,6 +89,10 @@ const struct mx_env *mx_env(void) {
     return &env;
 }
 
+void mx_env_reload(void) {
+    loaded = false;
+}
+
 bool mx_env_version_in(int since, int until) {
     int v = mx_env()->spec_version;
     return (since == 0 || v >= since) && (until == 0 || v <= until);

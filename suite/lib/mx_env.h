@@ -43,6 +43,10 @@ struct mx_env {
 /* Never NULL; exits the process with status 2 when a variable is malformed. */
 const struct mx_env *mx_env(void);
 
+/* Forgets what mx_env() read, so the next call reads the variables again
+ * (the runner exports the probe's outcome after its own first requests). */
+void mx_env_reload(void);
+
 /* True when the run targets a spec version in [since, until]; 0 means open. */
 bool mx_env_version_in(int since, int until);
 
