@@ -1,0 +1,94 @@
+/* Private to the report layer: verdicts, text cleaning and escaping, the
+ * expect-fail list, and the writers of the report files. Nothing here knows
+ * criterion; report_hooks.c turns criterion's statistics into the results
+ * document (the results.json object of contract 7), and every other file is
+ * written from that document alone. */
+#ifndef MX_REPORT_INTERNAL_H
+#define MX_REPORT_INTERNAL_H
+
+#include <jansson.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdio.h>
+
+#include "mx_catalog.h"
+
+/* Verdict words as in results.json; the order is the order of the totals. */
+enum mx_verdict {
+    MX_VERDICT_PASS,
+    MX_VERDICT_FAIL,
+    MX_VERDICT_WARN,
+    MX_VERDICT_SKIP,
+    MX_VERDICT_INFO,
+    MX_VERDICT_XFAIL,
+    MX_VERDICT_XPASS,
+    MX_VERDICT_COUNT
+};
+
+/* What criterion saw of one test. A crash (signal, or a crash in .init or
+ * .fini) is the suite's own bug whatever the level. */
+enum mx_outcome { MX_OUTCOME_PASSED, MX_OUTCOME_FAILED, MX_OUTCOME_SKIPPED, MX_OUTCOME_CRASHED };
+
+/* "pass", "fail", ... */
+const char *mx_verdict_name(enum mx_verdict v);
+/* The inverse of mx_verdict_name; -1 when unknown. */
+int mx_verdict_parse(const char *name);
+enum mx_verdict mx_verdict_for(enum mx_level level, enum mx_outcome outcome,
+                               bool expected_to_fail);
+/* 1 when any fail, or under strict any warn or xpass; else 0. */
+int mx_exit_status_for(const size_t totals[MX_VERDICT_COUNT], bool strict);
+/* Whether a verdict counts as a failure in JUnit and TAP. */
+bool mx_verdict_is_failure(enum mx_verdict v, bool strict);
+
+/* Returns a new malloc'd copy of text that is valid UTF-8 (each invalid byte
+ * becomes U+FFFD) with no control characters but tab and newline (others,
+ * and U+FFFE/U+FFFF, become U+FFFD; CR is dropped), so that it can go into
+ * JSON, XML and HTML. NULL text gives "". NULL only on OOM. */
+char *mx_text_clean(const char *text);
+/* mx_text_clean after mx_redact: every text from a test goes through this. */
+char *mx_text_safe(const char *text);
+/* Writes text escaped for XML/HTML character data and attribute values. The
+ * text must be clean (mx_text_clean). */
+void mx_put_xml(FILE *f, const char *text);
+/* Writes text as one Markdown table cell or list item: '|' and '\' escaped,
+ * newlines as spaces, backticks kept. */
+void mx_put_md(FILE *f, const char *text);
+/* Writes the first line of text (at most max bytes, cut on a UTF-8 boundary,
+ * "..." appended when cut). */
+void mx_put_first_line(FILE *f, const char *text, size_t max);
+
+/* The --expect-fail list: requirement IDs or "group/TEST_NAME", each with the
+ * reason from its '#' comment (on the same line, or the comment lines just
+ * above). */
+struct mx_expect_fail_entry {
+    char *key;
+    char *reason; /* "" when none was given */
+};
+struct mx_expect_fail {
+    struct mx_expect_fail_entry *entries; /* owned */
+    size_t count;
+};
+
+/* Parses path; every key must be a catalogue ID or a test name whose group
+ * and ID are in the catalogue. Returns 0, or -1 with "FILE:LINE: reason" in
+ * err (out left empty). */
+int mx_expect_fail_load(const char *path, struct mx_expect_fail *out, char *err,
+                        size_t err_len);
+/* The entry for a check (by ID or by "group/name"), or NULL. Borrowed. */
+const struct mx_expect_fail_entry *mx_expect_fail_find(const struct mx_expect_fail *xf,
+                                                       const char *id, const char *test);
+void mx_expect_fail_free(struct mx_expect_fail *xf);
+
+/* The writers. results is the results.json document (borrowed). Each returns
+ * 0, or -1 when writing failed. */
+int mx_report_write_junit(const json_t *results, FILE *f);
+int mx_report_write_tap(const json_t *results, FILE *f);
+int mx_report_write_summary(const json_t *results, FILE *f);
+int mx_report_write_html(const json_t *results, FILE *f);
+/* Writes results.json, junit.xml, results.tap, summary.md and report.html
+ * into dir, each through a temporary file renamed into place. Returns 0, or
+ * -1 with the reason in err. */
+int mx_report_write_files(const json_t *results, const char *dir, char *err,
+                          size_t err_len);
+
+#endif

@@ -1,0 +1,720 @@
+/* The report files, each written from the results document alone:
+ * junit.xml, results.tap, summary.md, report.html (and results.json itself).
+ * Every string in the document is already redacted and clean (valid UTF-8,
+ * no control characters), so the writers only escape. */
+#include "report_internal.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* Accessors that treat a missing member as empty. */
+static const char *str(const json_t *obj, const char *key)
+{
+    const char *s = json_string_value(json_object_get(obj, key));
+    return s ? s : "";
+}
+
+static long long num(const json_t *obj, const char *key)
+{
+    return json_integer_value(json_object_get(obj, key));
+}
+
+static enum mx_verdict verdict_of(const json_t *check)
+{
+    int v = mx_verdict_parse(str(check, "verdict"));
+    return v < 0 ? MX_VERDICT_FAIL : (enum mx_verdict)v;
+}
+
+static bool is_strict(const json_t *results)
+{
+    return json_is_true(json_object_get(results, "strict"));
+}
+
+/* The test name without its group: "uia/X" -> "X". */
+static const char *test_name(const json_t *check)
+{
+    const char *t = str(check, "test");
+    const char *slash = strchr(t, '/');
+    return slash ? slash + 1 : t;
+}
+
+static const char *first_message(const json_t *check)
+{
+    const char *m = json_string_value(json_array_get(json_object_get(check, "messages"), 0));
+    if (m)
+        return m;
+    m = json_string_value(json_object_get(check, "reason"));
+    return m ? m : "";
+}
+
+/* The first line of the first message (new malloc'd string). */
+static char *first_line(const json_t *check)
+{
+    char *buf = NULL;
+    size_t len = 0;
+    FILE *f = open_memstream(&buf, &len);
+
+    if (!f)
+        return NULL;
+    mx_put_first_line(f, first_message(check), 300);
+    if (fclose(f) != 0) {
+        free(buf);
+        return NULL;
+    }
+    return buf;
+}
+
+/* Writes the first message line escaped by put (mx_put_xml or mx_put_md). */
+static void put_first_line(FILE *f, const json_t *check, void (*put)(FILE *, const char *))
+{
+    char *line = first_line(check);
+    put(f, line ? line : "");
+    free(line);
+}
+
+/* The distinct groups of the checks, in order of first appearance (new
+ * reference, an array of strings). */
+static json_t *groups_of(const json_t *checks)
+{
+    json_t *groups = json_array();
+    size_t i, j;
+    json_t *check, *g;
+
+    json_array_foreach(checks, i, check) {
+        bool seen = false;
+        json_array_foreach(groups, j, g) {
+            if (strcmp(json_string_value(g), str(check, "group")) == 0)
+                seen = true;
+        }
+        if (!seen)
+            json_array_append_new(groups, json_string(str(check, "group")));
+    }
+    return groups;
+}
+
+/* Writes a body of an exchange, pretty-printed when it is JSON. */
+static void put_body(FILE *f, const char *prefix, const char *body)
+{
+    json_t *parsed;
+    char *pretty = NULL;
+    const char *text = body;
+
+    if (!body || !*body)
+        return;
+    parsed = json_loads(body, JSON_DECODE_ANY, NULL);
+    if (parsed) {
+        pretty = json_dumps(parsed, JSON_INDENT(2) | JSON_ENCODE_ANY);
+        json_decref(parsed);
+        if (pretty)
+            text = pretty;
+    }
+    fputs(prefix, f);
+    for (const char *p = text; *p; p++) {
+        fputc(*p, f);
+        if (*p == '\n' && p[1])
+            fputs(prefix, f);
+    }
+    fputc('\n', f);
+    free(pretty);
+}
+
+/* The transcript as plain text (new malloc'd string, "" when empty). */
+static char *transcript_text(const json_t *check)
+{
+    char *buf = NULL;
+    size_t len = 0;
+    FILE *f = open_memstream(&buf, &len);
+    size_t i;
+    json_t *ex;
+
+    if (!f)
+        return NULL;
+    json_array_foreach(json_object_get(check, "transcript"), i, ex) {
+        const json_t *req = json_object_get(ex, "request");
+        const json_t *resp = json_object_get(ex, "response");
+        if (i > 0)
+            fputc('\n', f);
+        fprintf(f, "> %s %s\n", str(req, "method"), str(req, "path"));
+        put_body(f, "> ", str(req, "body"));
+        if (num(resp, "status") == 0)
+            fprintf(f, "< no response: %s\n", str(resp, "transport_error"));
+        else
+            fprintf(f, "< %lld %s (%.0f ms)\n", num(resp, "status"),
+                    str(resp, "content_type"),
+                    json_number_value(json_object_get(ex, "ms")));
+        put_body(f, "< ", str(resp, "body"));
+    }
+    if (fclose(f) != 0) {
+        free(buf);
+        return NULL;
+    }
+    return buf;
+}
+
+/* The full failure text: every message, the observations, the transcript. */
+static char *failure_text(const json_t *check)
+{
+    char *buf = NULL, *tr;
+    size_t len = 0, i;
+    FILE *f = open_memstream(&buf, &len);
+    json_t *m;
+
+    if (!f)
+        return NULL;
+    json_array_foreach(json_object_get(check, "messages"), i, m) {
+        fprintf(f, "%s\n", json_string_value(m));
+    }
+    json_array_foreach(json_object_get(check, "observations"), i, m) {
+        fprintf(f, "observed: %s\n", json_string_value(m));
+    }
+    tr = transcript_text(check);
+    if (tr && *tr)
+        fprintf(f, "\nTranscript:\n%s", tr);
+    free(tr);
+    if (fclose(f) != 0) {
+        free(buf);
+        return NULL;
+    }
+    return buf;
+}
+
+int mx_report_write_junit(const json_t *results, FILE *f)
+{
+    const json_t *checks = json_object_get(results, "checks");
+    bool strict = is_strict(results);
+    json_t *groups = groups_of(checks);
+    size_t gi, i, all_failures = 0, all_skipped = 0;
+    double all_time = 0;
+    json_t *g, *check;
+
+    json_array_foreach(checks, i, check) {
+        enum mx_verdict v = verdict_of(check);
+        all_failures += mx_verdict_is_failure(v, strict);
+        all_skipped += v == MX_VERDICT_SKIP || v == MX_VERDICT_XFAIL;
+        all_time += num(check, "duration_ms") / 1000.0;
+    }
+    fputs("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n", f);
+    fprintf(f,
+            "<testsuites name=\"device-conformance\" tests=\"%zu\" failures=\"%zu\" "
+            "errors=\"0\" skipped=\"%zu\" time=\"%.3f\">\n",
+            json_array_size(checks), all_failures, all_skipped, all_time);
+    json_array_foreach(groups, gi, g) {
+        const char *group = json_string_value(g);
+        size_t tests = 0, failures = 0, skipped = 0;
+        double time = 0;
+
+        json_array_foreach(checks, i, check) {
+            enum mx_verdict v;
+            if (strcmp(str(check, "group"), group) != 0)
+                continue;
+            v = verdict_of(check);
+            tests++;
+            failures += mx_verdict_is_failure(v, strict);
+            skipped += v == MX_VERDICT_SKIP || v == MX_VERDICT_XFAIL;
+            time += num(check, "duration_ms") / 1000.0;
+        }
+        fputs("  <testsuite name=\"", f);
+        mx_put_xml(f, group);
+        fprintf(f,
+                "\" tests=\"%zu\" failures=\"%zu\" errors=\"0\" skipped=\"%zu\" "
+                "time=\"%.3f\" timestamp=\"",
+                tests, failures, skipped, time);
+        mx_put_xml(f, str(results, "started"));
+        fputs("\">\n    <properties>\n      <property name=\"target\" value=\"", f);
+        mx_put_xml(f, str(results, "target"));
+        fputs("\"/>\n      <property name=\"spec_version\" value=\"", f);
+        mx_put_xml(f, str(results, "spec_version"));
+        fprintf(f, "\"/>\n      <property name=\"strict\" value=\"%s\"/>\n    </properties>\n",
+                strict ? "true" : "false");
+        json_array_foreach(checks, i, check) {
+            enum mx_verdict v;
+            size_t j;
+            json_t *o;
+            if (strcmp(str(check, "group"), group) != 0)
+                continue;
+            v = verdict_of(check);
+            fputs("    <testcase classname=\"", f);
+            mx_put_xml(f, group);
+            fputs("\" name=\"", f);
+            mx_put_xml(f, test_name(check));
+            fprintf(f, "\" time=\"%.3f\">\n", num(check, "duration_ms") / 1000.0);
+            if (mx_verdict_is_failure(v, strict)) {
+                char *text = failure_text(check);
+                fputs("      <failure message=\"", f);
+                mx_put_xml(f, str(check, "id"));
+                fputs(": ", f);
+                put_first_line(f, check, mx_put_xml);
+                fprintf(f, "\" type=\"%s %s\">", str(check, "level"), mx_verdict_name(v));
+                mx_put_xml(f, text ? text : "");
+                fputs("</failure>\n", f);
+                free(text);
+            } else if (v == MX_VERDICT_SKIP || v == MX_VERDICT_XFAIL) {
+                fputs("      <skipped message=\"", f);
+                if (v == MX_VERDICT_XFAIL)
+                    fputs("expected failure: ", f);
+                mx_put_xml(f, str(check, "reason"));
+                fputs("\"/>\n", f);
+            }
+            if (v == MX_VERDICT_WARN || v == MX_VERDICT_XPASS || v == MX_VERDICT_INFO ||
+                v == MX_VERDICT_XFAIL) {
+                fprintf(f, "      <system-out>verdict: %s (%s)\n", mx_verdict_name(v),
+                        str(check, "id"));
+                json_array_foreach(json_object_get(check, "messages"), j, o) {
+                    mx_put_xml(f, json_string_value(o));
+                    fputc('\n', f);
+                }
+                json_array_foreach(json_object_get(check, "observations"), j, o) {
+                    fputs("observed: ", f);
+                    mx_put_xml(f, json_string_value(o));
+                    fputc('\n', f);
+                }
+                fputs("</system-out>\n", f);
+            }
+            fputs("    </testcase>\n", f);
+        }
+        fputs("  </testsuite>\n", f);
+    }
+    fputs("</testsuites>\n", f);
+    json_decref(groups);
+    return ferror(f) ? -1 : 0;
+}
+
+/* A YAML scalar: a JSON string is a valid YAML double-quoted scalar. */
+static void put_yaml_string(FILE *f, const char *s)
+{
+    json_t *j = json_string(s);
+    char *text = j ? json_dumps(j, JSON_ENCODE_ANY) : NULL;
+    fputs(text ? text : "\"\"", f);
+    free(text);
+    json_decref(j);
+}
+
+/* First line of text for a TAP directive or description: no '#'. */
+static void put_tap_text(FILE *f, const char *text)
+{
+    for (const char *p = text; *p && *p != '\n'; p++) {
+        if (*p == '#')
+            fputc('\\', f);
+        fputc(*p, f);
+    }
+}
+
+int mx_report_write_tap(const json_t *results, FILE *f)
+{
+    const json_t *checks = json_object_get(results, "checks");
+    bool strict = is_strict(results);
+    size_t i, j;
+    json_t *check, *o;
+
+    fprintf(f, "TAP version 13\n1..%zu\n", json_array_size(checks));
+    json_array_foreach(checks, i, check) {
+        enum mx_verdict v = verdict_of(check);
+        bool bad = mx_verdict_is_failure(v, strict) || v == MX_VERDICT_XFAIL;
+
+        fprintf(f, "%s %zu - %s %s", bad ? "not ok" : "ok", i + 1, str(check, "id"),
+                str(check, "test"));
+        if (v == MX_VERDICT_SKIP) {
+            fputs(" # SKIP ", f);
+            put_tap_text(f, str(check, "reason"));
+        } else if (v == MX_VERDICT_XFAIL || v == MX_VERDICT_XPASS) {
+            fputs(v == MX_VERDICT_XFAIL ? " # TODO expected failure: "
+                                        : " # TODO expected failure, but it passed: ",
+                  f);
+            put_tap_text(f, str(check, "reason"));
+        }
+        fputc('\n', f);
+        if (v == MX_VERDICT_PASS || v == MX_VERDICT_SKIP)
+            continue;
+        fprintf(f, "  ---\n  verdict: %s\n  level: %s\n  duration_ms: %lld\n",
+                mx_verdict_name(v), str(check, "level"), num(check, "duration_ms"));
+        if (json_array_size(json_object_get(check, "messages")) > 0) {
+            fputs("  messages:\n", f);
+            json_array_foreach(json_object_get(check, "messages"), j, o) {
+                fputs("    - ", f);
+                put_yaml_string(f, json_string_value(o));
+                fputc('\n', f);
+            }
+        }
+        if (json_array_size(json_object_get(check, "observations")) > 0) {
+            fputs("  observations:\n", f);
+            json_array_foreach(json_object_get(check, "observations"), j, o) {
+                fputs("    - ", f);
+                put_yaml_string(f, json_string_value(o));
+                fputc('\n', f);
+            }
+        }
+        fputs("  ...\n", f);
+    }
+    return ferror(f) ? -1 : 0;
+}
+
+static const char *const totals_order[] = {"pass", "fail", "warn", "skip",
+                                           "info", "xfail", "xpass", NULL};
+
+static void put_md_list(FILE *f, const json_t *checks, enum mx_verdict want,
+                        const char *heading)
+{
+    size_t i, n = 0;
+    json_t *check;
+
+    json_array_foreach(checks, i, check) {
+        if (verdict_of(check) != want)
+            continue;
+        if (n++ == 0)
+            fprintf(f, "\n## %s\n\n", heading);
+        fprintf(f, "- `%s` — `%s` — ", str(check, "id"), str(check, "test"));
+        put_first_line(f, check, mx_put_md);
+        fputc('\n', f);
+    }
+}
+
+int mx_report_write_summary(const json_t *results, FILE *f)
+{
+    const json_t *checks = json_object_get(results, "checks");
+    const json_t *totals = json_object_get(results, "totals");
+    json_t *groups = groups_of(checks);
+    size_t gi, i;
+    json_t *g, *check;
+
+    fputs("# Device management conformance: ", f);
+    mx_put_md(f, str(results, "target"));
+    fprintf(f, "\n\n**%s** (exit %lld):",
+            num(results, "exit_status") == 0 ? "CONFORMANT" : "NOT CONFORMANT",
+            num(results, "exit_status"));
+    for (i = 0; totals_order[i]; i++)
+        fprintf(f, "%s %lld %s", i ? "," : "", num(totals, totals_order[i]), totals_order[i]);
+    fprintf(f, ". Spec %s, strict %s, started %s, %.1f s.\n", str(results, "spec_version"),
+            is_strict(results) ? "on" : "off", str(results, "started"),
+            num(results, "duration_ms") / 1000.0);
+
+    put_md_list(f, checks, MX_VERDICT_FAIL, "Failures");
+    put_md_list(f, checks, MX_VERDICT_XPASS, "Listed as expected to fail, but passed");
+    put_md_list(f, checks, MX_VERDICT_WARN, "Warnings (SHOULD)");
+
+    fputs("\n## Compliance by requirement group\n\n"
+          "| group | MUST pass/total | SHOULD pass/total | INFO | skipped |\n"
+          "|---|---|---|---|---|\n",
+          f);
+    json_array_foreach(groups, gi, g) {
+        const char *group = json_string_value(g);
+        size_t must = 0, must_ok = 0, should = 0, should_ok = 0, info = 0, skipped = 0;
+
+        json_array_foreach(checks, i, check) {
+            enum mx_verdict v = verdict_of(check);
+            const char *level = str(check, "level");
+            if (strcmp(str(check, "group"), group) != 0)
+                continue;
+            if (v == MX_VERDICT_SKIP) {
+                skipped++;
+            } else if (strcmp(level, "MUST") == 0) {
+                must++;
+                must_ok += v == MX_VERDICT_PASS || v == MX_VERDICT_XPASS;
+            } else if (strcmp(level, "SHOULD") == 0) {
+                should++;
+                should_ok += v == MX_VERDICT_PASS || v == MX_VERDICT_XPASS;
+            } else {
+                info += v == MX_VERDICT_INFO;
+                /* A failed INFO check is a failure: count it with MUST. */
+                must += v != MX_VERDICT_INFO;
+            }
+        }
+        fprintf(f, "| %s | %zu/%zu | %zu/%zu | %zu | %zu |\n", group, must_ok, must,
+                should_ok, should, info, skipped);
+    }
+    json_decref(groups);
+    return ferror(f) ? -1 : 0;
+}
+
+/* Verdict precedence when one requirement has several checks. */
+static int severity(int v)
+{
+    static const int rank[MX_VERDICT_COUNT] = {
+        [MX_VERDICT_SKIP] = 0, [MX_VERDICT_PASS] = 1,  [MX_VERDICT_INFO] = 2,
+        [MX_VERDICT_XFAIL] = 3, [MX_VERDICT_WARN] = 4, [MX_VERDICT_XPASS] = 5,
+        [MX_VERDICT_FAIL] = 6};
+    return v < 0 ? -1 : rank[v];
+}
+
+static const char html_head[] =
+    "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n"
+    "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n"
+    "<title>Device management conformance</title>\n<style>\n"
+    "body{font:14px/1.45 system-ui,sans-serif;margin:0 auto;max-width:72em;padding:1em;"
+    "color:#222}\n"
+    "h1{font-size:1.4em}h2{font-size:1.15em;margin-top:1.6em;border-bottom:1px solid "
+    "#ddd}\n"
+    "code,pre{font:12px/1.4 ui-monospace,monospace}pre{background:#f6f6f6;padding:.6em;"
+    "overflow:auto;white-space:pre-wrap;word-break:break-word}\n"
+    ".verdict{font-size:1.2em;font-weight:bold;padding:.3em .6em;display:inline-block;"
+    "color:#fff}\n"
+    ".ok{background:#2e7d32}.bad{background:#c62828}\n"
+    "#totals{list-style:none;padding:0;display:flex;flex-wrap:wrap;gap:.4em}\n"
+    "#totals button{border:0;padding:.35em .7em;cursor:pointer;font:inherit;"
+    "border-radius:3px}\n"
+    "#totals button[aria-pressed=true]{outline:3px solid #222}\n"
+    ".matrix{display:flex;flex-wrap:wrap;gap:3px;margin:.3em 0 .8em}\n"
+    ".cell{display:inline-block;padding:.2em .45em;font:12px ui-monospace,monospace;"
+    "text-decoration:none;border-radius:2px}\n"
+    ".v-pass{background:#c8e6c9;color:#1b5e20}.v-fail{background:#ef9a9a;color:#7f0000}\n"
+    ".v-warn{background:#ffe082;color:#6d4c00}.v-skip{background:#e0e0e0;color:#555}\n"
+    ".v-info{background:#bbdefb;color:#0d47a1}.v-xfail{background:#e1bee7;color:#4a148c}\n"
+    ".v-xpass{background:#ffcc80;color:#7a3e00}.v-none{background:repeating-linear-"
+    "gradient(45deg,#eee,#eee 4px,#fff 4px,#fff 8px);color:#888}\n"
+    "table{border-collapse:collapse;width:100%}td,th{border-bottom:1px solid #eee;"
+    "padding:.25em .4em;text-align:left;vertical-align:top}\n"
+    "td.num{text-align:right;white-space:nowrap}\n"
+    "details{margin:.4em 0;border:1px solid #ddd;padding:.3em .6em}summary{cursor:"
+    "pointer}\n"
+    ".legend .cell{margin-right:.3em}\n"
+    "</style>\n</head>\n<body>\n";
+
+/* The filter: a totals button shows only the checks of its verdict. */
+static const char html_script[] =
+    "<script>\n"
+    "(function () {\n"
+    "  var buttons = document.querySelectorAll('#totals button');\n"
+    "  var rows = document.querySelectorAll('#checks tbody tr');\n"
+    "  function show(v) {\n"
+    "    for (var i = 0; i < rows.length; i++)\n"
+    "      rows[i].hidden = v !== null && rows[i].getAttribute('data-v') !== v;\n"
+    "    for (var j = 0; j < buttons.length; j++)\n"
+    "      buttons[j].setAttribute('aria-pressed',\n"
+    "        String(buttons[j].getAttribute('data-v') === v));\n"
+    "  }\n"
+    "  var current = null;\n"
+    "  for (var k = 0; k < buttons.length; k++)\n"
+    "    buttons[k].addEventListener('click', function (e) {\n"
+    "      var v = e.currentTarget.getAttribute('data-v');\n"
+    "      current = current === v ? null : v;\n"
+    "      show(current);\n"
+    "    });\n"
+    "})();\n"
+    "</script>\n";
+
+static void put_html_transcript(FILE *f, const json_t *check)
+{
+    size_t n = json_array_size(json_object_get(check, "transcript"));
+    char *text;
+
+    if (n == 0)
+        return;
+    text = transcript_text(check);
+    fprintf(f, "<details><summary>Transcript (%zu exchange%s)</summary><pre>", n,
+            n == 1 ? "" : "s");
+    mx_put_xml(f, text ? text : "");
+    fputs("</pre></details>\n", f);
+    free(text);
+}
+
+static void put_html_check_details(FILE *f, const json_t *check, bool open)
+{
+    size_t j;
+    json_t *o;
+
+    fprintf(f, "<details%s><summary><span class=\"cell v-%s\">%s</span> <code>", open ? " open" : "",
+            str(check, "verdict"), str(check, "verdict"));
+    mx_put_xml(f, str(check, "id"));
+    fputs("</code> — <code>", f);
+    mx_put_xml(f, str(check, "test"));
+    fputs("</code> — ", f);
+    put_first_line(f, check, mx_put_xml);
+    fputs("</summary>\n<p>", f);
+    mx_put_xml(f, str(check, "description"));
+    fputs("</p>\n", f);
+    if (json_array_size(json_object_get(check, "messages")) > 0) {
+        fputs("<pre>", f);
+        json_array_foreach(json_object_get(check, "messages"), j, o) {
+            mx_put_xml(f, json_string_value(o));
+            fputc('\n', f);
+        }
+        fputs("</pre>\n", f);
+    }
+    json_array_foreach(json_object_get(check, "observations"), j, o) {
+        fputs("<p>Observed: ", f);
+        mx_put_xml(f, json_string_value(o));
+        fputs("</p>\n", f);
+    }
+    put_html_transcript(f, check);
+    fputs("</details>\n", f);
+}
+
+/* The coverage matrix: every catalogue requirement, coloured by the worst
+ * verdict among its checks ("none" when no check ran). */
+static void put_html_matrix(FILE *f, const json_t *checks)
+{
+    size_t n = mx_catalog_count(), i, c;
+    const char *group = NULL;
+    json_t *check;
+
+    fputs("<h2>Coverage by requirement</h2>\n<p class=\"legend\">", f);
+    for (i = 0; totals_order[i]; i++)
+        fprintf(f, "<span class=\"cell v-%s\">%s</span>", totals_order[i], totals_order[i]);
+    fputs("<span class=\"cell v-none\">not run</span></p>\n", f);
+    for (i = 0; i < n; i++) {
+        const struct mx_requirement *req = mx_catalog_at(i);
+        int worst = -1;
+        const char *anchor = NULL;
+
+        if (!group || strcmp(group, req->group) != 0) {
+            fprintf(f, "%s<h3>", group ? "</div>\n" : "");
+            mx_put_xml(f, req->group);
+            fputs("</h3>\n<div class=\"matrix\">", f);
+            group = req->group;
+        }
+        json_array_foreach(checks, c, check) {
+            int v;
+            if (strcmp(str(check, "id"), req->id) != 0)
+                continue;
+            v = (int)verdict_of(check);
+            if (severity(v) > severity(worst)) {
+                worst = v;
+                anchor = str(check, "test");
+            }
+        }
+        fprintf(f, "<a class=\"cell v-%s\" ",
+                worst < 0 ? "none" : mx_verdict_name((enum mx_verdict)worst));
+        if (anchor) {
+            fputs("href=\"#t-", f);
+            mx_put_xml(f, anchor);
+            fputs("\" ", f);
+        }
+        fprintf(f, "title=\"%s %s: ", mx_level_name(req->level),
+                worst < 0 ? "not run" : mx_verdict_name((enum mx_verdict)worst));
+        mx_put_xml(f, req->rule);
+        fputs("\">", f);
+        mx_put_xml(f, req->id);
+        fputs("</a>", f);
+    }
+    if (group)
+        fputs("</div>\n", f);
+}
+
+int mx_report_write_html(const json_t *results, FILE *f)
+{
+    const json_t *checks = json_object_get(results, "checks");
+    const json_t *totals = json_object_get(results, "totals");
+    bool conformant = num(results, "exit_status") == 0;
+    size_t i, j, shown = 0;
+    json_t *check, *o;
+
+    fputs(html_head, f);
+    fputs("<h1>Device management conformance</h1>\n<p>Target <code>", f);
+    mx_put_xml(f, str(results, "target"));
+    fputs("</code>, spec ", f);
+    mx_put_xml(f, str(results, "spec_version"));
+    fprintf(f, ", strict %s, started ", is_strict(results) ? "on" : "off");
+    mx_put_xml(f, str(results, "started"));
+    fprintf(f, ", %.1f s.</p>\n", num(results, "duration_ms") / 1000.0);
+    fprintf(f, "<p id=\"verdict\" class=\"verdict %s\">%s (exit %lld)</p>\n",
+            conformant ? "ok" : "bad", conformant ? "CONFORMANT" : "NOT CONFORMANT",
+            num(results, "exit_status"));
+    fputs("<ul id=\"totals\">", f);
+    for (i = 0; totals_order[i]; i++)
+        fprintf(f,
+                "<li><button type=\"button\" class=\"v-%s\" data-v=\"%s\" "
+                "aria-pressed=\"false\"><b>%lld</b> %s</button></li>",
+                totals_order[i], totals_order[i], num(totals, totals_order[i]),
+                totals_order[i]);
+    fputs("</ul>\n", f);
+
+    put_html_matrix(f, checks);
+
+    fputs("<h2>Failures and warnings</h2>\n", f);
+    json_array_foreach(checks, i, check) {
+        enum mx_verdict v = verdict_of(check);
+        if (v != MX_VERDICT_FAIL && v != MX_VERDICT_WARN && v != MX_VERDICT_XPASS)
+            continue;
+        put_html_check_details(f, check, v == MX_VERDICT_FAIL);
+        shown++;
+    }
+    if (shown == 0)
+        fputs("<p>None.</p>\n", f);
+
+    fputs("<h2>All checks</h2>\n<table id=\"checks\">\n<thead><tr><th>verdict</th>"
+          "<th>requirement</th><th>level</th><th>test</th><th>ms</th><th>notes</th>"
+          "</tr></thead>\n<tbody>\n",
+          f);
+    json_array_foreach(checks, i, check) {
+        const char *v = str(check, "verdict");
+        fputs("<tr id=\"t-", f);
+        mx_put_xml(f, str(check, "test"));
+        fprintf(f, "\" data-v=\"%s\"><td><span class=\"cell v-%s\">%s</span></td><td><code>",
+                v, v, v);
+        mx_put_xml(f, str(check, "id"));
+        fprintf(f, "</code></td><td>%s</td><td><code>", str(check, "level"));
+        mx_put_xml(f, test_name(check));
+        fprintf(f, "</code></td><td class=\"num\">%lld</td><td>", num(check, "duration_ms"));
+        if (json_is_string(json_object_get(check, "reason")))
+            mx_put_xml(f, str(check, "reason"));
+        json_array_foreach(json_object_get(check, "observations"), j, o) {
+            fputs(j ? "<br>" : "", f);
+            mx_put_xml(f, json_string_value(o));
+        }
+        if (strcmp(v, "info") != 0 && strcmp(v, "skip") != 0 && strcmp(v, "pass") != 0) {
+            fputs(" ", f);
+            put_first_line(f, check, mx_put_xml);
+        }
+        fputs("</td></tr>\n", f);
+    }
+    fputs("</tbody>\n</table>\n", f);
+    fputs(html_script, f);
+    fputs("</body>\n</html>\n", f);
+    return ferror(f) ? -1 : 0;
+}
+
+static int write_one(const json_t *results, const char *dir, const char *name,
+                     int (*writer)(const json_t *, FILE *), char *err, size_t err_len)
+{
+    char path[4096], tmp[4096];
+    FILE *f;
+    int rc;
+
+    snprintf(path, sizeof(path), "%s/%s", dir, name);
+    snprintf(tmp, sizeof(tmp), "%s/.%s.tmp", dir, name);
+    f = fopen(tmp, "w");
+    if (!f) {
+        snprintf(err, err_len, "%s: %s", tmp, strerror(errno));
+        return -1;
+    }
+    rc = writer(results, f);
+    if (fclose(f) != 0 || rc < 0) {
+        snprintf(err, err_len, "%s: write failed", tmp);
+        remove(tmp);
+        return -1;
+    }
+    if (rename(tmp, path) < 0) {
+        snprintf(err, err_len, "%s: %s", path, strerror(errno));
+        remove(tmp);
+        return -1;
+    }
+    return 0;
+}
+
+static int write_json(const json_t *results, FILE *f)
+{
+    if (json_dumpf(results, f, JSON_INDENT(2)) < 0)
+        return -1;
+    fputc('\n', f);
+    return ferror(f) ? -1 : 0;
+}
+
+int mx_report_write_files(const json_t *results, const char *dir, char *err,
+                          size_t err_len)
+{
+    static const struct {
+        const char *name;
+        int (*writer)(const json_t *, FILE *);
+    } files[] = {{"results.json", write_json},
+                 {"junit.xml", mx_report_write_junit},
+                 {"results.tap", mx_report_write_tap},
+                 {"summary.md", mx_report_write_summary},
+                 {"report.html", mx_report_write_html}};
+    int rc = 0;
+
+    /* Write every file even when one fails: the others are still useful. */
+    for (size_t i = 0; i < sizeof(files) / sizeof(files[0]); i++)
+        if (write_one(results, dir, files[i].name, files[i].writer, err, err_len) < 0)
+            rc = -1;
+    return rc;
+}

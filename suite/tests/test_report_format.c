@@ -1,0 +1,358 @@
+/* Unit tests of the report layer's pure parts: verdicts, text cleaning and
+ * escaping, the expect-fail list, and the writers on a small results
+ * document. The report sources are compiled into the runner only, so they
+ * are included here directly.
+ *
+ * With MXDEV_RESULTS_JSON set (tests/test_reports.sh does), the test
+ * report_format/results_file validates that file against
+ * fixtures/report-schema.json with the suite's schema validator. */
+#include <criterion/criterion.h>
+
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "../report/report_text.c"
+#include "../report/report_write.c"
+
+#include "mx_env.h"
+#include "mx_schema.h"
+
+/* Runs writer into a string (new malloc'd). */
+static char *render(int (*writer)(const json_t *, FILE *), const json_t *doc)
+{
+    char *buf = NULL;
+    size_t len = 0;
+    FILE *f = open_memstream(&buf, &len);
+
+    cr_assert_not_null(f);
+    cr_assert_eq(writer(doc, f), 0);
+    fclose(f);
+    return buf;
+}
+
+static char *xml_of(const char *text)
+{
+    char *buf = NULL;
+    size_t len = 0;
+    FILE *f = open_memstream(&buf, &len);
+
+    mx_put_xml(f, text);
+    fclose(f);
+    return buf;
+}
+
+Test(report_format, verdicts)
+{
+    cr_assert_eq(mx_verdict_for(MX_MUST, MX_OUTCOME_FAILED, false), MX_VERDICT_FAIL);
+    cr_assert_eq(mx_verdict_for(MX_SHOULD, MX_OUTCOME_FAILED, false), MX_VERDICT_WARN);
+    cr_assert_eq(mx_verdict_for(MX_INFO, MX_OUTCOME_FAILED, false), MX_VERDICT_FAIL);
+    cr_assert_eq(mx_verdict_for(MX_INFO, MX_OUTCOME_PASSED, false), MX_VERDICT_INFO);
+    cr_assert_eq(mx_verdict_for(MX_MUST, MX_OUTCOME_PASSED, false), MX_VERDICT_PASS);
+    cr_assert_eq(mx_verdict_for(MX_SHOULD, MX_OUTCOME_CRASHED, false), MX_VERDICT_FAIL);
+    cr_assert_eq(mx_verdict_for(MX_MUST, MX_OUTCOME_SKIPPED, true), MX_VERDICT_SKIP);
+    cr_assert_eq(mx_verdict_for(MX_MUST, MX_OUTCOME_FAILED, true), MX_VERDICT_XFAIL);
+    cr_assert_eq(mx_verdict_for(MX_SHOULD, MX_OUTCOME_PASSED, true), MX_VERDICT_XPASS);
+    for (int v = 0; v < MX_VERDICT_COUNT; v++)
+        cr_assert_eq(mx_verdict_parse(mx_verdict_name((enum mx_verdict)v)), v);
+    cr_assert_eq(mx_verdict_parse("nope"), -1);
+}
+
+Test(report_format, exit_status)
+{
+    size_t t[MX_VERDICT_COUNT] = {0};
+
+    t[MX_VERDICT_PASS] = 3;
+    t[MX_VERDICT_SKIP] = 1;
+    t[MX_VERDICT_INFO] = 1;
+    t[MX_VERDICT_XFAIL] = 1;
+    cr_assert_eq(mx_exit_status_for(t, true), 0);
+    t[MX_VERDICT_WARN] = 1;
+    cr_assert_eq(mx_exit_status_for(t, false), 0);
+    cr_assert_eq(mx_exit_status_for(t, true), 1);
+    t[MX_VERDICT_WARN] = 0;
+    t[MX_VERDICT_XPASS] = 1;
+    cr_assert_eq(mx_exit_status_for(t, false), 0);
+    cr_assert_eq(mx_exit_status_for(t, true), 1);
+    t[MX_VERDICT_XPASS] = 0;
+    t[MX_VERDICT_FAIL] = 1;
+    cr_assert_eq(mx_exit_status_for(t, false), 1);
+}
+
+Test(report_format, text_clean)
+{
+    static const struct {
+        const char *in, *out;
+    } cases[] = {
+        {"plain", "plain"},
+        {"caf\xC3\xA9 \xE2\x9C\x93 \xF0\x9F\x98\x80", "caf\xC3\xA9 \xE2\x9C\x93 \xF0\x9F\x98\x80"},
+        {"a\xFFz", "a\xEF\xBF\xBDz"},                 /* stray byte */
+        {"\xC0\xAF", "\xEF\xBF\xBD\xEF\xBF\xBD"},     /* overlong */
+        {"\xED\xA0\x80", "\xEF\xBF\xBD\xEF\xBF\xBD\xEF\xBF\xBD"}, /* surrogate */
+        {"\xE2\x9C", "\xEF\xBF\xBD\xEF\xBF\xBD"},     /* truncated */
+        {"a\x01\x1b[31mb", "a\xEF\xBF\xBD\xEF\xBF\xBD[31mb"},
+        {"l1\r\nl2\tx", "l1\nl2\tx"},
+        {"\xEF\xBF\xBE", "\xEF\xBF\xBD"}, /* U+FFFE is no XML character */
+    };
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        char *out = mx_text_clean(cases[i].in);
+        cr_assert_str_eq(out, cases[i].out, "case %zu", i);
+        json_t *j = json_string(out);
+        cr_assert_not_null(j, "valid UTF-8 for jansson, case %zu", i);
+        json_decref(j);
+        free(out);
+    }
+    char *empty = mx_text_clean(NULL);
+    cr_assert_str_eq(empty, "");
+    free(empty);
+}
+
+Test(report_format, xml_escape)
+{
+    char *s = xml_of("<a href=\"x\">&'</a> ]]>");
+    cr_assert_str_eq(s, "&lt;a href=&quot;x&quot;&gt;&amp;&#39;&lt;/a&gt; ]]&gt;");
+    free(s);
+}
+
+Test(report_format, markdown_and_first_line)
+{
+    char *buf = NULL;
+    size_t len = 0;
+    FILE *f = open_memstream(&buf, &len);
+
+    mx_put_md(f, "a|b\\c\nd<e");
+    fputc('#', f);
+    mx_put_first_line(f, "first\nsecond", 100);
+    fputc('#', f);
+    mx_put_first_line(f, "\xC3\xA9\xC3\xA9", 3); /* cut inside the second é */
+    fclose(f);
+    cr_assert_str_eq(buf, "a\\|b\\\\c d&lt;e#first#\xC3\xA9...");
+    free(buf);
+}
+
+static char *write_temp(const char *text)
+{
+    char *path = strdup("/tmp/mxdev-xf.XXXXXX");
+    int fd = mkstemp(path);
+
+    cr_assert_geq(fd, 0);
+    cr_assert_eq(write(fd, text, strlen(text)), (ssize_t)strlen(text));
+    close(fd);
+    return path;
+}
+
+Test(report_format, expect_fail_list)
+{
+    char *path = write_temp("# known: the server sends M_FORBIDDEN\n"
+                            "PUT-UNKNOWN-ERRCODE\n"
+                            "\n"
+                            "uia/UIA_SESSION_BOUND__delete_devices  # sessions not bound\n"
+                            "DEL-UNKNOWN\n");
+    struct mx_expect_fail xf;
+    char err[256];
+    const struct mx_expect_fail_entry *e;
+
+    cr_assert_eq(mx_expect_fail_load(path, &xf, err, sizeof(err)), 0, "%s", err);
+    cr_assert_eq(xf.count, 3);
+    e = mx_expect_fail_find(&xf, "PUT-UNKNOWN-ERRCODE", "put/PUT_UNKNOWN_ERRCODE");
+    cr_assert_not_null(e);
+    cr_assert_str_eq(e->reason, "known: the server sends M_FORBIDDEN");
+    e = mx_expect_fail_find(&xf, "UIA-SESSION-BOUND", "uia/UIA_SESSION_BOUND__delete_devices");
+    cr_assert_not_null(e);
+    cr_assert_str_eq(e->reason, "sessions not bound");
+    cr_assert_null(
+        mx_expect_fail_find(&xf, "UIA-SESSION-BOUND", "uia/UIA_SESSION_BOUND__logout"));
+    e = mx_expect_fail_find(&xf, "DEL-UNKNOWN", "del/DEL_UNKNOWN");
+    cr_assert_str_eq(e->reason, "");
+    mx_expect_fail_free(&xf);
+    unlink(path);
+    free(path);
+}
+
+Test(report_format, expect_fail_errors)
+{
+    static const char *const bad[] = {"NOT-A-REQUIREMENT\n", "uia/NOPE__x\n",
+                                      "get/UIA_SUCCESS\n", "LIST-OK LIST-ALL\n"};
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        char *path = write_temp(bad[i]);
+        struct mx_expect_fail xf;
+        char err[256] = "";
+        cr_assert_eq(mx_expect_fail_load(path, &xf, err, sizeof(err)), -1, "%s", bad[i]);
+        cr_assert_not_null(strstr(err, ":1: "), "%s", err);
+        cr_assert_eq(xf.count, 0);
+        unlink(path);
+        free(path);
+    }
+}
+
+/* A results document with one check of each interesting verdict. */
+static json_t *sample_results(bool strict)
+{
+    json_error_t error;
+    json_t *doc = json_pack_ex(
+        &error, 0,
+        "{s:s, s:s, s:s, s:b, s:s, s:i, s:{s:[s]}, s:{}, "
+        "s:{s:i, s:i, s:i, s:i, s:i, s:i, s:i}, s:i, s:["
+        "{s:s, s:s, s:s, s:s, s:s, s:i, s:s, s:[], s:n, s:[], s:[]},"
+        "{s:s, s:s, s:s, s:s, s:s, s:i, s:s, s:[s], s:n, s:[], s:[{s:s, s:{s:s, s:s, s:s},"
+        " s:{s:i, s:s, s:s}, s:f}]},"
+        "{s:s, s:s, s:s, s:s, s:s, s:i, s:s, s:[s], s:n, s:[], s:[]},"
+        "{s:s, s:s, s:s, s:s, s:s, s:i, s:s, s:[], s:s, s:[], s:[]},"
+        "{s:s, s:s, s:s, s:s, s:s, s:i, s:s, s:[], s:n, s:[s], s:[]}]}",
+        "tool", "device-conformance", "target", "http://127.0.0.1:1/<&>", "spec_version",
+        "1.17", "strict", strict, "started", "2025-01-01T00:00:00Z", "duration_ms", 1234,
+        "server_versions", "versions", "v1.17", "capabilities", "totals", "pass", 1, "fail",
+        1, "warn", 1, "skip", 1, "info", 1, "xfail", 0, "xpass", 0, "exit_status", 1,
+        "checks",
+        /* pass */
+        "test", "list/LIST_OK", "id", "LIST-OK", "group", "list", "level", "MUST", "verdict",
+        "pass", "duration_ms", 5, "description", "d", "messages", "reason", "observations",
+        "transcript",
+        /* fail with a transcript */
+        "test", "uia/UIA_WRONG_PASSWORD__delete_devices", "id", "UIA-WRONG-PASSWORD", "group",
+        "uia", "level", "MUST", "verdict", "fail", "duration_ms", 12, "description",
+        "wrong password <b>", "messages", "expected 401, got 200 & \"ok\"\n(at uia.c:10)",
+        "reason", "observations", "transcript", "kind", "exchange", "request", "method",
+        "POST", "path", "/_matrix/client/v3/delete_devices", "body",
+        "{\"auth\":{\"password\":\"<redacted>\"}}", "response", "status", 200,
+        "content_type", "application/json", "body", "{}", "ms", 3.5,
+        /* warn */
+        "test", "put/PUT_UNKNOWN_ERRCODE", "id", "PUT-UNKNOWN-ERRCODE", "group", "put",
+        "level", "SHOULD", "verdict", "warn", "duration_ms", 7, "description", "d",
+        "messages", "errcode M_FORBIDDEN | not M_NOT_FOUND", "reason", "observations",
+        "transcript",
+        /* skip */
+        "test", "asc/ASC_CREATE", "id", "ASC-CREATE", "group", "asc", "level", "MUST",
+        "verdict", "skip", "duration_ms", 0, "description", "d", "messages", "reason",
+        "no appservice # configured", "observations", "transcript",
+        /* info */
+        "test", "ver/VER_VERSIONS", "id", "VER-VERSIONS", "group", "ver", "level", "INFO",
+        "verdict", "info", "duration_ms", 2, "description", "d", "messages", "reason",
+        "observations", "versions: v1.17", "transcript");
+    cr_assert_not_null(doc, "%s", error.text);
+    return doc;
+}
+
+static json_t *load_schema(void)
+{
+    char path[4096];
+    json_error_t error;
+    json_t *schema;
+
+    snprintf(path, sizeof(path), "%s/report-schema.json", mx_env()->fixtures_dir);
+    schema = json_load_file(path, 0, &error);
+    cr_assert_not_null(schema, "%s: %s", path, error.text);
+    return schema;
+}
+
+Test(report_format, sample_validates)
+{
+    json_t *schema = load_schema(), *doc = sample_results(false);
+    char err[512];
+
+    cr_assert_eq(mx_schema_validate(schema, doc, err, sizeof(err)), 0, "%s", err);
+    json_object_set_new(json_array_get(json_object_get(doc, "checks"), 0), "verdict",
+                        json_string("great"));
+    cr_assert_eq(mx_schema_validate(schema, doc, err, sizeof(err)), -1);
+    json_decref(doc);
+    json_decref(schema);
+}
+
+Test(report_format, junit)
+{
+    json_t *doc = sample_results(false);
+    char *xml = render(mx_report_write_junit, doc);
+
+    cr_assert_not_null(strstr(xml, "<testsuites name=\"device-conformance\" tests=\"5\" "
+                                   "failures=\"1\" errors=\"0\" skipped=\"1\""),
+                       "%s", xml);
+    cr_assert_not_null(strstr(xml, "<testsuite name=\"uia\" tests=\"1\" failures=\"1\""));
+    cr_assert_not_null(
+        strstr(xml, "message=\"UIA-WRONG-PASSWORD: expected 401, got 200 &amp; &quot;ok&quot;\""),
+        "%s", xml);
+    cr_assert_not_null(strstr(xml, "&lt;redacted&gt;"));
+    cr_assert_not_null(strstr(xml, "<skipped message=\"no appservice # configured\"/>"));
+    cr_assert_null(strstr(xml, "<&>"));
+    free(xml);
+    json_decref(doc);
+
+    /* Under strict a warning is a failure. */
+    doc = sample_results(true);
+    xml = render(mx_report_write_junit, doc);
+    cr_assert_not_null(strstr(xml, "tests=\"5\" failures=\"2\""), "%s", xml);
+    free(xml);
+    json_decref(doc);
+}
+
+Test(report_format, tap)
+{
+    json_t *doc = sample_results(false);
+    char *tap = render(mx_report_write_tap, doc);
+
+    cr_assert_not_null(strstr(tap, "TAP version 13\n1..5\n"), "%s", tap);
+    cr_assert_not_null(strstr(tap, "ok 1 - LIST-OK list/LIST_OK\n"));
+    cr_assert_not_null(
+        strstr(tap, "not ok 2 - UIA-WRONG-PASSWORD uia/UIA_WRONG_PASSWORD__delete_devices\n"
+                    "  ---\n  verdict: fail\n"));
+    cr_assert_not_null(strstr(tap, "ok 3 - PUT-UNKNOWN-ERRCODE put/PUT_UNKNOWN_ERRCODE\n"));
+    cr_assert_not_null(strstr(tap, "ok 4 - ASC-CREATE asc/ASC_CREATE # SKIP no appservice "
+                                   "\\# configured\n"));
+    free(tap);
+    json_decref(doc);
+}
+
+Test(report_format, summary)
+{
+    json_t *doc = sample_results(false);
+    char *md = render(mx_report_write_summary, doc);
+
+    cr_assert_not_null(strstr(md, "**NOT CONFORMANT** (exit 1): 1 pass, 1 fail, 1 warn"),
+                       "%s", md);
+    cr_assert_not_null(strstr(md, "## Failures\n\n- `UIA-WRONG-PASSWORD` — "
+                                  "`uia/UIA_WRONG_PASSWORD__delete_devices` — expected 401"));
+    cr_assert_not_null(strstr(md, "errcode M_FORBIDDEN \\| not M_NOT_FOUND"));
+    cr_assert_not_null(strstr(md, "| uia | 0/1 | 0/0 | 0 | 0 |"));
+    cr_assert_not_null(strstr(md, "| put | 0/0 | 0/1 | 0 | 0 |"));
+    cr_assert_not_null(strstr(md, "| asc | 0/0 | 0/0 | 0 | 1 |"));
+    cr_assert_not_null(strstr(md, "| ver | 0/0 | 0/0 | 1 | 0 |"));
+    free(md);
+    json_decref(doc);
+}
+
+Test(report_format, html)
+{
+    json_t *doc = sample_results(false);
+    char *html = render(mx_report_write_html, doc);
+
+    cr_assert_not_null(strstr(html, "<!DOCTYPE html>"));
+    cr_assert_not_null(strstr(html, "http://127.0.0.1:1/&lt;&amp;&gt;"));
+    cr_assert_not_null(strstr(html, "NOT CONFORMANT"));
+    cr_assert_not_null(strstr(html, "<a class=\"cell v-fail\" href=\"#t-uia/"
+                                    "UIA_WRONG_PASSWORD__delete_devices\""),
+                       "%s", html);
+    cr_assert_not_null(strstr(html, "<a class=\"cell v-none\""));
+    cr_assert_not_null(strstr(html, "<details open>"));
+    cr_assert_not_null(strstr(html, "&lt;b&gt;"));
+    cr_assert_null(strstr(html, "<b>\n"));
+    cr_assert_null(strstr(html, "src=\""), "no external assets");
+    cr_assert_null(strstr(html, "href=\"http"), "no external assets");
+    free(html);
+    json_decref(doc);
+}
+
+Test(report_format, results_file)
+{
+    const char *path = getenv("MXDEV_RESULTS_JSON");
+    json_t *schema, *doc;
+    json_error_t error;
+    char err[512];
+
+    if (!path || !*path)
+        cr_skip_test("MXDEV_RESULTS_JSON not set");
+    schema = load_schema();
+    doc = json_load_file(path, 0, &error);
+    cr_assert_not_null(doc, "%s: %s", path, error.text);
+    cr_assert_eq(mx_schema_validate(schema, doc, err, sizeof(err)), 0, "%s: %s", path, err);
+    json_decref(doc);
+    json_decref(schema);
+}
