@@ -113,7 +113,9 @@ char *mx_spec_example_path(const struct mx_spec *spec, const char *method,
  * Runtime lookup for the suite: when MXDEV_SPEC_DIR is set, loads that
  * directory once per process (device_management.yaml plus, when present,
  * the login, logout, registration, whoami and versions files) and returns
- * mx_spec_schema_for() of it. A load failure is reported once on stderr.
+ * mx_spec_schema_for() of it. A failure to load device_management.yaml is
+ * reported once on stderr; the other files are skipped silently when they
+ * cannot be loaded (e.g. refs outside a partial checkout).
  * @return borrowed schema, or NULL when the variable is unset, the load
  *         failed, or the spec has no schema for the response.
  */
