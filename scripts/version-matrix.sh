@@ -1,0 +1,167 @@
+#!/usr/bin/env bash
+# Runs the suite at every supported spec version against the mock at every
+# version and prints the grid (rows: suite version, columns: mock version).
+#
+#   scripts/version-matrix.sh [BUILD_DIR]     (default: $MXDEV_BUILD_DIR, else build/)
+#
+# Each cell gets a fresh mock (--spec-version M, the bundled appservice
+# registration, port 0) and one suite run (--spec-version S). A cell is PASS
+# when the suite exits 0, FAIL(<requirement IDs>) when it reports failures,
+# ERROR(exit N) when it could not run. Writes reports/version-matrix.md and
+# reports/version-matrix.json (override the folder with MXDEV_REPORT_DIR).
+#
+# Exit status: 0 when every diagonal cell (suite version = mock version)
+# passes, 1 otherwise, 2 when the binaries are missing. Off-diagonal failures
+# are expected: e.g. the 1.17 suite fails ASC-* and ASD-* against a 1.16 mock,
+# which predates device management for application services.
+set -euo pipefail
+
+here=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+build_dir=${1:-${MXDEV_BUILD_DIR:-$here/build}}
+build_dir=$(cd "$build_dir" 2>/dev/null && pwd) || {
+    echo "version-matrix: no build directory ${1:-${MXDEV_BUILD_DIR:-$here/build}}" >&2
+    exit 2
+}
+mock=$build_dir/mock/mock-homeserver
+suite=$build_dir/suite/device-conformance
+registration=$here/fixtures/appservice.yaml
+report_dir=${MXDEV_REPORT_DIR:-$here/reports}
+versions=(1.16 1.17 1.18 1.19 1.20)
+# Bounds: how long the mock may take to print its port, and one suite run.
+start_timeout_s=10
+run_timeout_s=${MXDEV_MATRIX_RUN_TIMEOUT:-300}
+
+for bin in "$mock" "$suite"; do
+    [ -x "$bin" ] || { echo "version-matrix: $bin is missing (build first)" >&2; exit 2; }
+done
+command -v python3 >/dev/null || { echo "version-matrix: needs python3" >&2; exit 2; }
+
+work=$(mktemp -d "${TMPDIR:-/tmp}/mxdev-matrix.XXXXXX")
+mock_pid=""
+stop_mock() {
+    if [ -n "$mock_pid" ] && kill -0 "$mock_pid" 2>/dev/null; then
+        kill -TERM "$mock_pid" 2>/dev/null || true
+        wait "$mock_pid" 2>/dev/null || true
+    fi
+    mock_pid=""
+}
+cleanup() {
+    stop_mock
+    rm -rf "$work"
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+# Starts the mock at version $1; sets mock_url, or returns 1.
+start_mock() {
+    local fifo=$work/mock.fifo line=""
+    rm -f "$fifo" && mkfifo "$fifo"
+    "$mock" --listen 127.0.0.1:0 --spec-version "$1" --appservice "$registration" \
+        >"$fifo" 2>"$work/mock-$1.stderr" &
+    mock_pid=$!
+    # Reading the "listening on" line is the wait for readiness; keep
+    # draining stdout afterwards so the mock never blocks on it.
+    exec 3<"$fifo"
+    if ! read -r -t "$start_timeout_s" line <&3; then
+        exec 3<&-
+        return 1
+    fi
+    cat <&3 >/dev/null &
+    exec 3<&-
+    case "$line" in
+        "listening on http://"*) mock_url=${line#listening on } ;;
+        *) return 1 ;;
+    esac
+}
+
+cells=$work/cells.jsonl
+: >"$cells"
+for s in "${versions[@]}"; do
+    for m in "${versions[@]}"; do
+        out=$work/run-$s-$m
+        mkdir -p "$out"
+        status=0
+        if ! start_mock "$m"; then
+            stop_mock
+            printf '{"suite":"%s","mock":"%s","exit":-1,"results":null,"note":"mock did not start"}\n' \
+                "$s" "$m" >>"$cells"
+            echo "suite $s x mock $m: the mock did not start" >&2
+            continue
+        fi
+        timeout "$run_timeout_s" "$suite" --spec-version "$s" --report-dir "$out" \
+            --homeserver "$mock_url" --as-registration "$registration" \
+            >"$out/stdout.txt" 2>"$out/stderr.txt" || status=$?
+        stop_mock
+        results=null
+        [ -f "$out/results.json" ] && results=\"$out/results.json\"
+        printf '{"suite":"%s","mock":"%s","exit":%d,"results":%s}\n' \
+            "$s" "$m" "$status" "$results" >>"$cells"
+        echo "suite $s x mock $m: exit $status" >&2
+    done
+done
+
+mkdir -p "$report_dir"
+python3 - "$cells" "$report_dir" <<'PY'
+import json, sys
+
+cells_file, report_dir = sys.argv[1], sys.argv[2]
+versions = ["1.16", "1.17", "1.18", "1.19", "1.20"]
+grid = {}
+for line in open(cells_file):
+    c = json.loads(line)
+    failing, totals = [], None
+    if c["results"]:
+        try:
+            r = json.load(open(c["results"]))
+            totals = r.get("totals")
+            for chk in r.get("checks", []):
+                # Verdicts that make a run fail without --strict (contract 7).
+                if chk.get("verdict") in ("fail", "xpass"):
+                    rid = chk.get("id") or chk.get("test")
+                    if rid not in failing:
+                        failing.append(rid)
+        except (OSError, ValueError) as e:
+            c["note"] = "unreadable results.json: %s" % e
+    code = c["exit"]
+    if code == 0 and not failing:
+        verdict, text = "pass", "PASS"
+    elif code == 1 or (code == 0 and failing):
+        verdict, text = "fail", "FAIL(%s)" % ",".join(sorted(failing))
+    else:
+        verdict = "error"
+        text = "ERROR(%s)" % (c.get("note") or "exit %d" % code)
+    grid[(c["suite"], c["mock"])] = {
+        "suite_version": c["suite"], "mock_version": c["mock"], "exit_status": code,
+        "verdict": verdict, "failing_ids": sorted(failing), "totals": totals,
+        "text": text,
+    }
+
+def cell(s, m):
+    return grid.get((s, m), {"text": "n/a"})["text"]
+
+# Terminal grid.
+width = max([len(cell(s, m)) for s in versions for m in versions] + [6])
+print("suite \\ mock".ljust(13) + " ".join(m.ljust(width) for m in versions))
+for s in versions:
+    print(("suite " + s).ljust(13) + " ".join(cell(s, m).ljust(width) for m in versions))
+
+# Markdown.
+md = ["# Version matrix", "",
+      "Rows: the suite's `--spec-version`; columns: the mock's `--spec-version`.",
+      "PASS = the suite exited 0; FAIL lists the requirement IDs that failed.", "",
+      "| suite \\ mock | " + " | ".join(versions) + " |",
+      "|---|" + "---|" * len(versions)]
+for s in versions:
+    md.append("| **%s** | %s |" % (s, " | ".join(cell(s, m) for m in versions)))
+open(report_dir + "/version-matrix.md", "w").write("\n".join(md) + "\n")
+
+diagonal_ok = all(grid.get((v, v), {}).get("verdict") == "pass" for v in versions)
+doc = {"tool": "version-matrix", "versions": versions, "diagonal_pass": diagonal_ok,
+       "cells": [grid[k] for k in sorted(grid)]}
+for c in doc["cells"]:
+    del c["text"]
+json.dump(doc, open(report_dir + "/version-matrix.json", "w"), indent=2)
+print("diagonal: %s; wrote %s/version-matrix.md and .json"
+      % ("all PASS" if diagonal_ok else "NOT all PASS", report_dir))
+sys.exit(0 if diagonal_ok else 1)
+PY
