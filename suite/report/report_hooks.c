@@ -54,8 +54,7 @@ static struct {
 } state;
 
 /* mkdir -p. Returns 0, or -1 with errno set. */
-static int make_dirs(const char *path)
-{
+static int make_dirs(const char *path) {
     char buf[4096];
     size_t n = strlen(path);
 
@@ -78,8 +77,7 @@ static int make_dirs(const char *path)
 }
 
 /* Removes the regular files in dir (the previous run's side channel). */
-static int clear_dir(const char *dir)
-{
+static int clear_dir(const char *dir) {
     DIR *d = opendir(dir);
     struct dirent *e;
     char path[4096];
@@ -96,8 +94,7 @@ static int clear_dir(const char *dir)
     return 0;
 }
 
-int mx_report_init(const struct mx_report_config *cfg, char *err, size_t err_len)
-{
+int mx_report_init(const struct mx_report_config *cfg, char *err, size_t err_len) {
     static const char *const outputs[] = {"results.json", "junit.xml", "results.tap",
                                           "summary.md", "report.html"};
     char path[4096];
@@ -144,13 +141,11 @@ int mx_report_init(const struct mx_report_config *cfg, char *err, size_t err_len
     return 0;
 }
 
-int mx_report_exit_status(void)
-{
+int mx_report_exit_status(void) {
     return state.finished ? state.exit_status : 0;
 }
 
-static struct seen_test *seen_find(const struct criterion_test *test, bool create)
-{
+static struct seen_test *seen_find(const struct criterion_test *test, bool create) {
     struct seen_test *grown;
 
     for (size_t i = 0; i < state.n_seen; i++)
@@ -168,8 +163,7 @@ static struct seen_test *seen_find(const struct criterion_test *test, bool creat
 
 /* A copy of a recorded value with every string redacted and cleaned (new
  * reference). */
-static json_t *safe_copy(const json_t *value)
-{
+static json_t *safe_copy(const json_t *value) {
     json_t *out, *v;
     const char *key;
     size_t i;
@@ -201,15 +195,13 @@ static json_t *safe_copy(const json_t *value)
 }
 
 /* Appends a redacted, cleaned string to an array. */
-static void append_text(json_t *array, const char *text)
-{
+static void append_text(json_t *array, const char *text) {
     char *safe = mx_text_safe(text);
     json_array_append_new(array, json_string(safe ? safe : ""));
     free(safe);
 }
 
-static const char *base_name(const char *path)
-{
+static const char *base_name(const char *path) {
     const char *slash = strrchr(path ? path : "", '/');
     return slash ? slash + 1 : (path ? path : "");
 }
@@ -217,8 +209,7 @@ static const char *base_name(const char *path)
 /* The failed assertions' messages, oldest first (criterion lists the newest
  * first), each with its place in the source. */
 static void append_assert_messages(json_t *messages,
-                                   const struct criterion_test_stats *stats)
-{
+                                   const struct criterion_test_stats *stats) {
     const struct criterion_assert_stats *a;
     size_t n = 0, i;
     const struct criterion_assert_stats **list;
@@ -234,8 +225,8 @@ static void append_assert_messages(json_t *messages,
             list[--i] = a;
     for (i = 0; i < n; i++) {
         char line[4096];
-        const char *msg = list[i]->message && *list[i]->message ? list[i]->message
-                                                                 : "assertion failed";
+        const char *msg =
+            list[i]->message && *list[i]->message ? list[i]->message : "assertion failed";
         snprintf(line, sizeof(line), "%s\n(at %s:%u)", msg, base_name(list[i]->file),
                  list[i]->line);
         append_text(messages, line);
@@ -246,17 +237,16 @@ static void append_assert_messages(json_t *messages,
 static const char *const verdict_words[MX_VERDICT_COUNT] = {
     "PASS", "FAIL", "WARN", "SKIP", "INFO", "XFAIL", "XPASS"};
 static const char *const verdict_colors[MX_VERDICT_COUNT] = {
-    "\033[32m", "\033[1;31m", "\033[33m", "\033[2m", "\033[36m", "\033[35m", "\033[1;33m"};
+    "\033[32m", "\033[1;31m", "\033[33m",  "\033[2m",
+    "\033[36m", "\033[35m",   "\033[1;33m"};
 
-static void print_indented(const char *text)
-{
+static void print_indented(const char *text) {
     fputs("       ", stdout);
     mx_put_first_line(stdout, text, 200);
     fputc('\n', stdout);
 }
 
-static void print_check(const json_t *check, enum mx_verdict v)
-{
+static void print_check(const json_t *check, enum mx_verdict v) {
     const json_t *list;
     size_t i;
     json_t *m;
@@ -290,8 +280,7 @@ static void print_check(const json_t *check, enum mx_verdict v)
 }
 
 /* Turns one finished test into a check and prints its line. */
-static void finish_test(const struct criterion_test_stats *stats, enum finish_how how)
-{
+static void finish_test(const struct criterion_test_stats *stats, enum finish_how how) {
     const struct criterion_test *test = stats->test;
     struct seen_test *seen = seen_find(test, how != FINISH_LEFTOVER);
     const char *group = test->category ? test->category : "";
@@ -349,7 +338,8 @@ static void finish_test(const struct criterion_test_stats *stats, enum finish_ho
     append_assert_messages(messages, stats);
     if (!req)
         append_text(messages, "this test's name maps to no requirement of the catalogue");
-    if (level == MX_INFO && (outcome == MX_OUTCOME_FAILED || outcome == MX_OUTCOME_CRASHED))
+    if (level == MX_INFO &&
+        (outcome == MX_OUTCOME_FAILED || outcome == MX_OUTCOME_CRASHED))
         json_array_insert_new(
             messages, 0,
             json_string("an INFO check never fails on the server's behaviour: this one "
@@ -372,7 +362,7 @@ static void finish_test(const struct criterion_test_stats *stats, enum finish_ho
     xf = mx_expect_fail_find(&state.expect_fail, id, test_id);
     v = mx_verdict_for(level, outcome, xf != NULL);
     if (v == MX_VERDICT_SKIP) {
-        char *text = mx_text_safe(skip_reason       ? skip_reason
+        char *text = mx_text_safe(skip_reason      ? skip_reason
                                   : stats->message ? stats->message
                                                    : "skipped (no reason given)");
         reason = json_string(text ? text : "");
@@ -380,8 +370,8 @@ static void finish_test(const struct criterion_test_stats *stats, enum finish_ho
     } else if (v == MX_VERDICT_XFAIL || v == MX_VERDICT_XPASS) {
         char *text = mx_text_safe(*xf->reason ? xf->reason : "no reason given");
         char line[1024];
-        snprintf(line, sizeof(line), "listed in %s: %s", base_name(state.expect_fail_file),
-                 text ? text : "");
+        snprintf(line, sizeof(line), "listed in %s: %s",
+                 base_name(state.expect_fail_file), text ? text : "");
         reason = json_string(line);
         free(text);
     }
@@ -394,12 +384,12 @@ static void finish_test(const struct criterion_test_stats *stats, enum finish_ho
                         : "";
     {
         char *desc = mx_text_safe(description);
-        check = json_pack(
-            "{s:s, s:s, s:s, s:s, s:s, s:I, s:s, s:o, s:o, s:o, s:o}", "test", test_id, "id",
-            id, "group", group, "level", mx_level_name(level), "verdict", mx_verdict_name(v),
-            "duration_ms", (json_int_t)(stats->elapsed_time * 1000.0 + 0.5), "description",
-            desc ? desc : "", "messages", messages, "reason", reason, "observations",
-            observations, "transcript", transcript);
+        check = json_pack("{s:s, s:s, s:s, s:s, s:s, s:I, s:s, s:o, s:o, s:o, s:o}",
+                          "test", test_id, "id", id, "group", group, "level",
+                          mx_level_name(level), "verdict", mx_verdict_name(v),
+                          "duration_ms", (json_int_t)(stats->elapsed_time * 1000.0 + 0.5),
+                          "description", desc ? desc : "", "messages", messages, "reason",
+                          reason, "observations", observations, "transcript", transcript);
         free(desc);
     }
     messages = observations = transcript = reason = NULL; /* stolen by json_pack */
@@ -419,14 +409,12 @@ out:
     json_decref(reason);
 }
 
-ReportHook(PRE_INIT)(struct criterion_test *test)
-{
+ReportHook(PRE_INIT)(struct criterion_test *test) {
     if (state.active)
         seen_find(test, true);
 }
 
-ReportHook(POST_TEST)(struct criterion_test_stats *stats)
-{
+ReportHook(POST_TEST)(struct criterion_test_stats *stats) {
     struct seen_test *seen;
 
     if (!state.active)
@@ -436,22 +424,19 @@ ReportHook(POST_TEST)(struct criterion_test_stats *stats)
         seen->post_test = true;
 }
 
-ReportHook(POST_FINI)(struct criterion_test_stats *stats)
-{
+ReportHook(POST_FINI)(struct criterion_test_stats *stats) {
     if (state.active)
         finish_test(stats, FINISH_NORMAL);
 }
 
-ReportHook(TEST_CRASH)(struct criterion_test_stats *stats)
-{
+ReportHook(TEST_CRASH)(struct criterion_test_stats *stats) {
     if (state.active)
         finish_test(stats, FINISH_CRASH);
 }
 
 /* Catalogue order, then test name: the reports read in the catalogue's
  * order whatever order the tests finished in. */
-static size_t catalogue_index(const char *id)
-{
+static size_t catalogue_index(const char *id) {
     size_t n = mx_catalog_count();
     for (size_t i = 0; i < n; i++)
         if (strcmp(mx_catalog_at(i)->id, id) == 0)
@@ -459,8 +444,7 @@ static size_t catalogue_index(const char *id)
     return SIZE_MAX;
 }
 
-static int on_compare_checks(const void *a, const void *b)
-{
+static int on_compare_checks(const void *a, const void *b) {
     const json_t *x = *(json_t *const *)a, *y = *(json_t *const *)b;
     size_t ix = catalogue_index(json_string_value(json_object_get(x, "id")));
     size_t iy = catalogue_index(json_string_value(json_object_get(y, "id")));
@@ -472,8 +456,7 @@ static int on_compare_checks(const void *a, const void *b)
 }
 
 /* The checks sorted (new reference). */
-static json_t *sorted_checks(void)
-{
+static json_t *sorted_checks(void) {
     size_t n = json_array_size(state.checks), i;
     json_t **items = calloc(n ? n : 1, sizeof(*items));
     json_t *out = json_array();
@@ -489,8 +472,7 @@ static json_t *sorted_checks(void)
     return out;
 }
 
-static void release_state(void)
-{
+static void release_state(void) {
     free(state.dir);
     free(state.target);
     free(state.expect_fail_file);
@@ -506,8 +488,7 @@ static void release_state(void)
     state.active = false;
 }
 
-ReportHook(POST_ALL)(struct criterion_global_stats *global)
-{
+ReportHook(POST_ALL)(struct criterion_global_stats *global) {
     size_t totals[MX_VERDICT_COUNT] = {0};
     struct timespec t1;
     json_t *checks, *totals_obj, *results, *check;
@@ -539,12 +520,11 @@ ReportHook(POST_ALL)(struct criterion_global_stats *global)
     results = json_pack(
         "{s:s, s:s, s:s, s:b, s:s, s:I, s:o, s:o, s:o, s:i, s:o}", "tool",
         "device-conformance", "target", state.target, "spec_version",
-        mx_version_name(state.spec_version), "strict", state.strict, "started", state.started,
-        "duration_ms", (json_int_t)duration_ms, "server_versions",
+        mx_version_name(state.spec_version), "strict", state.strict, "started",
+        state.started, "duration_ms", (json_int_t)duration_ms, "server_versions",
         state.versions ? json_incref(state.versions) : json_object(), "capabilities",
         state.capabilities ? json_incref(state.capabilities) : json_object(), "totals",
-        totals_obj,
-        "exit_status", state.exit_status, "checks", checks);
+        totals_obj, "exit_status", state.exit_status, "checks", checks);
     if (!results || mx_report_write_files(results, state.dir, err, sizeof(err)) < 0) {
         fprintf(stderr, "error: reports: %s\n", results ? err : "out of memory");
         state.exit_status = 1;
@@ -553,7 +533,8 @@ ReportHook(POST_ALL)(struct criterion_global_stats *global)
     printf("\n");
     for (int v = 0; v < MX_VERDICT_COUNT; v++)
         printf("%s%zu %s", v ? ", " : "", totals[v], mx_verdict_name((enum mx_verdict)v));
-    printf(": %s%s\nReports: %s/{results.json,junit.xml,results.tap,summary.md,report.html}\n",
+    printf(": %s%s\nReports: "
+           "%s/{results.json,junit.xml,results.tap,summary.md,report.html}\n",
            state.exit_status == 0 ? "conformant" : "NOT CONFORMANT",
            state.strict ? " (strict)" : "", state.dir);
     fflush(stdout);

@@ -27,7 +27,12 @@ enum mx_verdict {
 
 /* What criterion saw of one test. A crash (signal, or a crash in .init or
  * .fini) is the suite's own bug whatever the level. */
-enum mx_outcome { MX_OUTCOME_PASSED, MX_OUTCOME_FAILED, MX_OUTCOME_SKIPPED, MX_OUTCOME_CRASHED };
+enum mx_outcome {
+    MX_OUTCOME_PASSED,
+    MX_OUTCOME_FAILED,
+    MX_OUTCOME_SKIPPED,
+    MX_OUTCOME_CRASHED
+};
 
 /* "pass", "fail", ... */
 const char *mx_verdict_name(enum mx_verdict v);

@@ -12,13 +12,11 @@
 static const char *const verdict_names[MX_VERDICT_COUNT] = {
     "pass", "fail", "warn", "skip", "info", "xfail", "xpass"};
 
-const char *mx_verdict_name(enum mx_verdict v)
-{
+const char *mx_verdict_name(enum mx_verdict v) {
     return (unsigned)v < MX_VERDICT_COUNT ? verdict_names[v] : "?";
 }
 
-int mx_verdict_parse(const char *name)
-{
+int mx_verdict_parse(const char *name) {
     for (int i = 0; name && i < MX_VERDICT_COUNT; i++)
         if (strcmp(verdict_names[i], name) == 0)
             return i;
@@ -26,8 +24,7 @@ int mx_verdict_parse(const char *name)
 }
 
 enum mx_verdict mx_verdict_for(enum mx_level level, enum mx_outcome outcome,
-                               bool expected_to_fail)
-{
+                               bool expected_to_fail) {
     switch (outcome) {
         case MX_OUTCOME_SKIPPED:
             return MX_VERDICT_SKIP;
@@ -48,13 +45,12 @@ enum mx_verdict mx_verdict_for(enum mx_level level, enum mx_outcome outcome,
     return MX_VERDICT_FAIL;
 }
 
-bool mx_verdict_is_failure(enum mx_verdict v, bool strict)
-{
-    return v == MX_VERDICT_FAIL || (strict && (v == MX_VERDICT_WARN || v == MX_VERDICT_XPASS));
+bool mx_verdict_is_failure(enum mx_verdict v, bool strict) {
+    return v == MX_VERDICT_FAIL ||
+           (strict && (v == MX_VERDICT_WARN || v == MX_VERDICT_XPASS));
 }
 
-int mx_exit_status_for(const size_t totals[MX_VERDICT_COUNT], bool strict)
-{
+int mx_exit_status_for(const size_t totals[MX_VERDICT_COUNT], bool strict) {
     for (int v = 0; v < MX_VERDICT_COUNT; v++)
         if (totals[v] > 0 && mx_verdict_is_failure((enum mx_verdict)v, strict))
             return 1;
@@ -64,8 +60,7 @@ int mx_exit_status_for(const size_t totals[MX_VERDICT_COUNT], bool strict)
 /* Length of the valid UTF-8 sequence at s (1..4) with its code point, or 0
  * when the bytes there are not one (overlong, surrogate, beyond U+10FFFF,
  * truncated). */
-static size_t utf8_sequence(const unsigned char *s, uint32_t *cp)
-{
+static size_t utf8_sequence(const unsigned char *s, uint32_t *cp) {
     unsigned char c = s[0];
     size_t len;
     unsigned char lo = 0x80, hi = 0xBF;
@@ -103,8 +98,7 @@ static size_t utf8_sequence(const unsigned char *s, uint32_t *cp)
     return len;
 }
 
-char *mx_text_clean(const char *text)
-{
+char *mx_text_clean(const char *text) {
     static const char replacement[] = "\xEF\xBF\xBD";
     const unsigned char *s = (const unsigned char *)(text ? text : "");
     size_t n = strlen((const char *)s);
@@ -140,8 +134,7 @@ char *mx_text_clean(const char *text)
     return out;
 }
 
-char *mx_text_safe(const char *text)
-{
+char *mx_text_safe(const char *text) {
     char *redacted = mx_redact(text ? text : "");
     char *clean;
 
@@ -152,8 +145,7 @@ char *mx_text_safe(const char *text)
     return clean;
 }
 
-void mx_put_xml(FILE *f, const char *text)
-{
+void mx_put_xml(FILE *f, const char *text) {
     for (const char *p = text ? text : ""; *p; p++) {
         switch (*p) {
             case '&':
@@ -177,8 +169,7 @@ void mx_put_xml(FILE *f, const char *text)
     }
 }
 
-void mx_put_md(FILE *f, const char *text)
-{
+void mx_put_md(FILE *f, const char *text) {
     for (const char *p = text ? text : ""; *p; p++) {
         switch (*p) {
             case '|':
@@ -200,8 +191,7 @@ void mx_put_md(FILE *f, const char *text)
     }
 }
 
-void mx_put_first_line(FILE *f, const char *text, size_t max)
-{
+void mx_put_first_line(FILE *f, const char *text, size_t max) {
     const char *s = text ? text : "";
     size_t n = strcspn(s, "\n");
     bool cut = n > max;
@@ -217,8 +207,7 @@ void mx_put_first_line(FILE *f, const char *text, size_t max)
 }
 
 /* Trims leading and trailing white space in place; returns the start. */
-static char *trim(char *s)
-{
+static char *trim(char *s) {
     size_t n;
     while (isspace((unsigned char)*s))
         s++;
@@ -229,8 +218,7 @@ static char *trim(char *s)
 }
 
 /* Appends text to *acc (a malloc'd string, or NULL), joined by a space. */
-static int append_reason(char **acc, const char *text)
-{
+static int append_reason(char **acc, const char *text) {
     size_t old = *acc ? strlen(*acc) : 0;
     char *grown = realloc(*acc, old + strlen(text) + 2);
 
@@ -245,8 +233,7 @@ static int append_reason(char **acc, const char *text)
 
 /* Whether key names a catalogue requirement or a test of one; why not in
  * why. */
-static bool valid_key(const char *key, const char **why)
-{
+static bool valid_key(const char *key, const char **why) {
     const char *slash = strchr(key, '/');
     char id[128];
     const struct mx_requirement *req;
@@ -263,8 +250,7 @@ static bool valid_key(const char *key, const char **why)
 }
 
 int mx_expect_fail_load(const char *path, struct mx_expect_fail *out, char *err,
-                        size_t err_len)
-{
+                        size_t err_len) {
     FILE *f = fopen(path, "r");
     char *line = NULL, *pending = NULL;
     size_t cap = 0;
@@ -336,8 +322,7 @@ out:
 }
 
 const struct mx_expect_fail_entry *mx_expect_fail_find(const struct mx_expect_fail *xf,
-                                                       const char *id, const char *test)
-{
+                                                       const char *id, const char *test) {
     for (size_t i = 0; xf && i < xf->count; i++)
         if ((id && strcmp(xf->entries[i].key, id) == 0) ||
             (test && strcmp(xf->entries[i].key, test) == 0))
@@ -345,8 +330,7 @@ const struct mx_expect_fail_entry *mx_expect_fail_find(const struct mx_expect_fa
     return NULL;
 }
 
-void mx_expect_fail_free(struct mx_expect_fail *xf)
-{
+void mx_expect_fail_free(struct mx_expect_fail *xf) {
     for (size_t i = 0; i < xf->count; i++) {
         free(xf->entries[i].key);
         free(xf->entries[i].reason);

@@ -9,39 +9,34 @@
 #include <string.h>
 
 /* Accessors that treat a missing member as empty. */
-static const char *str(const json_t *obj, const char *key)
-{
+static const char *str(const json_t *obj, const char *key) {
     const char *s = json_string_value(json_object_get(obj, key));
     return s ? s : "";
 }
 
-static long long num(const json_t *obj, const char *key)
-{
+static long long num(const json_t *obj, const char *key) {
     return json_integer_value(json_object_get(obj, key));
 }
 
-static enum mx_verdict verdict_of(const json_t *check)
-{
+static enum mx_verdict verdict_of(const json_t *check) {
     int v = mx_verdict_parse(str(check, "verdict"));
     return v < 0 ? MX_VERDICT_FAIL : (enum mx_verdict)v;
 }
 
-static bool is_strict(const json_t *results)
-{
+static bool is_strict(const json_t *results) {
     return json_is_true(json_object_get(results, "strict"));
 }
 
 /* The test name without its group: "uia/X" -> "X". */
-static const char *test_name(const json_t *check)
-{
+static const char *test_name(const json_t *check) {
     const char *t = str(check, "test");
     const char *slash = strchr(t, '/');
     return slash ? slash + 1 : t;
 }
 
-static const char *first_message(const json_t *check)
-{
-    const char *m = json_string_value(json_array_get(json_object_get(check, "messages"), 0));
+static const char *first_message(const json_t *check) {
+    const char *m =
+        json_string_value(json_array_get(json_object_get(check, "messages"), 0));
     if (m)
         return m;
     m = json_string_value(json_object_get(check, "reason"));
@@ -49,8 +44,7 @@ static const char *first_message(const json_t *check)
 }
 
 /* The first line of the first message (new malloc'd string). */
-static char *first_line(const json_t *check)
-{
+static char *first_line(const json_t *check) {
     char *buf = NULL;
     size_t len = 0;
     FILE *f = open_memstream(&buf, &len);
@@ -66,8 +60,8 @@ static char *first_line(const json_t *check)
 }
 
 /* Writes the first message line escaped by put (mx_put_xml or mx_put_md). */
-static void put_first_line(FILE *f, const json_t *check, void (*put)(FILE *, const char *))
-{
+static void put_first_line(FILE *f, const json_t *check,
+                           void (*put)(FILE *, const char *)) {
     char *line = first_line(check);
     put(f, line ? line : "");
     free(line);
@@ -75,8 +69,7 @@ static void put_first_line(FILE *f, const json_t *check, void (*put)(FILE *, con
 
 /* The distinct groups of the checks, in order of first appearance (new
  * reference, an array of strings). */
-static json_t *groups_of(const json_t *checks)
-{
+static json_t *groups_of(const json_t *checks) {
     json_t *groups = json_array();
     size_t i, j;
     json_t *check, *g;
@@ -94,8 +87,7 @@ static json_t *groups_of(const json_t *checks)
 }
 
 /* Writes a body of an exchange, pretty-printed when it is JSON. */
-static void put_body(FILE *f, const char *prefix, const char *body)
-{
+static void put_body(FILE *f, const char *prefix, const char *body) {
     json_t *parsed;
     char *pretty = NULL;
     const char *text = body;
@@ -120,8 +112,7 @@ static void put_body(FILE *f, const char *prefix, const char *body)
 }
 
 /* The transcript as plain text (new malloc'd string, "" when empty). */
-static char *transcript_text(const json_t *check)
-{
+static char *transcript_text(const json_t *check) {
     char *buf = NULL;
     size_t len = 0;
     FILE *f = open_memstream(&buf, &len);
@@ -153,8 +144,7 @@ static char *transcript_text(const json_t *check)
 }
 
 /* The full failure text: every message, the observations, the transcript. */
-static char *failure_text(const json_t *check)
-{
+static char *failure_text(const json_t *check) {
     char *buf = NULL, *tr;
     size_t len = 0, i;
     FILE *f = open_memstream(&buf, &len);
@@ -179,8 +169,7 @@ static char *failure_text(const json_t *check)
     return buf;
 }
 
-int mx_report_write_junit(const json_t *results, FILE *f)
-{
+int mx_report_write_junit(const json_t *results, FILE *f) {
     const json_t *checks = json_object_get(results, "checks");
     bool strict = is_strict(results);
     json_t *groups = groups_of(checks);
@@ -225,8 +214,10 @@ int mx_report_write_junit(const json_t *results, FILE *f)
         mx_put_xml(f, str(results, "target"));
         fputs("\"/>\n      <property name=\"spec_version\" value=\"", f);
         mx_put_xml(f, str(results, "spec_version"));
-        fprintf(f, "\"/>\n      <property name=\"strict\" value=\"%s\"/>\n    </properties>\n",
-                strict ? "true" : "false");
+        fprintf(
+            f,
+            "\"/>\n      <property name=\"strict\" value=\"%s\"/>\n    </properties>\n",
+            strict ? "true" : "false");
         json_array_foreach(checks, i, check) {
             enum mx_verdict v;
             size_t j;
@@ -281,8 +272,7 @@ int mx_report_write_junit(const json_t *results, FILE *f)
 }
 
 /* A YAML scalar: a JSON string is a valid YAML double-quoted scalar. */
-static void put_yaml_string(FILE *f, const char *s)
-{
+static void put_yaml_string(FILE *f, const char *s) {
     json_t *j = json_string(s);
     char *text = j ? json_dumps(j, JSON_ENCODE_ANY) : NULL;
     fputs(text ? text : "\"\"", f);
@@ -291,8 +281,7 @@ static void put_yaml_string(FILE *f, const char *s)
 }
 
 /* First line of text for a TAP directive or description: no '#'. */
-static void put_tap_text(FILE *f, const char *text)
-{
+static void put_tap_text(FILE *f, const char *text) {
     for (const char *p = text; *p && *p != '\n'; p++) {
         if (*p == '#')
             fputc('\\', f);
@@ -300,8 +289,7 @@ static void put_tap_text(FILE *f, const char *text)
     }
 }
 
-int mx_report_write_tap(const json_t *results, FILE *f)
-{
+int mx_report_write_tap(const json_t *results, FILE *f) {
     const json_t *checks = json_object_get(results, "checks");
     bool strict = is_strict(results);
     size_t i, j;
@@ -349,12 +337,11 @@ int mx_report_write_tap(const json_t *results, FILE *f)
     return ferror(f) ? -1 : 0;
 }
 
-static const char *const totals_order[] = {"pass", "fail", "warn", "skip",
+static const char *const totals_order[] = {"pass", "fail",  "warn",  "skip",
                                            "info", "xfail", "xpass", NULL};
 
 static void put_md_list(FILE *f, const json_t *checks, enum mx_verdict want,
-                        const char *heading)
-{
+                        const char *heading) {
     size_t i, n = 0;
     json_t *check;
 
@@ -369,8 +356,7 @@ static void put_md_list(FILE *f, const json_t *checks, enum mx_verdict want,
     }
 }
 
-int mx_report_write_summary(const json_t *results, FILE *f)
-{
+int mx_report_write_summary(const json_t *results, FILE *f) {
     const json_t *checks = json_object_get(results, "checks");
     const json_t *totals = json_object_get(results, "totals");
     json_t *groups = groups_of(checks);
@@ -383,10 +369,11 @@ int mx_report_write_summary(const json_t *results, FILE *f)
             num(results, "exit_status") == 0 ? "CONFORMANT" : "NOT CONFORMANT",
             num(results, "exit_status"));
     for (i = 0; totals_order[i]; i++)
-        fprintf(f, "%s %lld %s", i ? "," : "", num(totals, totals_order[i]), totals_order[i]);
-    fprintf(f, ". Spec %s, strict %s, started %s, %.1f s.\n", str(results, "spec_version"),
-            is_strict(results) ? "on" : "off", str(results, "started"),
-            num(results, "duration_ms") / 1000.0);
+        fprintf(f, "%s %lld %s", i ? "," : "", num(totals, totals_order[i]),
+                totals_order[i]);
+    fprintf(f, ". Spec %s, strict %s, started %s, %.1f s.\n",
+            str(results, "spec_version"), is_strict(results) ? "on" : "off",
+            str(results, "started"), num(results, "duration_ms") / 1000.0);
 
     put_md_list(f, checks, MX_VERDICT_FAIL, "Failures");
     put_md_list(f, checks, MX_VERDICT_XPASS, "Listed as expected to fail, but passed");
@@ -427,10 +414,9 @@ int mx_report_write_summary(const json_t *results, FILE *f)
 }
 
 /* Verdict precedence when one requirement has several checks. */
-static int severity(int v)
-{
+static int severity(int v) {
     static const int rank[MX_VERDICT_COUNT] = {
-        [MX_VERDICT_SKIP] = 0, [MX_VERDICT_PASS] = 1,  [MX_VERDICT_INFO] = 2,
+        [MX_VERDICT_SKIP] = 0,  [MX_VERDICT_PASS] = 1, [MX_VERDICT_INFO] = 2,
         [MX_VERDICT_XFAIL] = 3, [MX_VERDICT_WARN] = 4, [MX_VERDICT_XPASS] = 5,
         [MX_VERDICT_FAIL] = 6};
     return v < 0 ? -1 : rank[v];
@@ -458,7 +444,8 @@ static const char html_head[] =
     "text-decoration:none;border-radius:2px}\n"
     ".v-pass{background:#c8e6c9;color:#1b5e20}.v-fail{background:#ef9a9a;color:#7f0000}\n"
     ".v-warn{background:#ffe082;color:#6d4c00}.v-skip{background:#e0e0e0;color:#555}\n"
-    ".v-info{background:#bbdefb;color:#0d47a1}.v-xfail{background:#e1bee7;color:#4a148c}\n"
+    ".v-info{background:#bbdefb;color:#0d47a1}.v-xfail{background:#e1bee7;color:#4a148c}"
+    "\n"
     ".v-xpass{background:#ffcc80;color:#7a3e00}.v-none{background:repeating-linear-"
     "gradient(45deg,#eee,#eee 4px,#fff 4px,#fff 8px);color:#888}\n"
     "table{border-collapse:collapse;width:100%}td,th{border-bottom:1px solid #eee;"
@@ -492,8 +479,7 @@ static const char html_script[] =
     "})();\n"
     "</script>\n";
 
-static void put_html_transcript(FILE *f, const json_t *check)
-{
+static void put_html_transcript(FILE *f, const json_t *check) {
     size_t n = json_array_size(json_object_get(check, "transcript"));
     char *text;
 
@@ -507,13 +493,12 @@ static void put_html_transcript(FILE *f, const json_t *check)
     free(text);
 }
 
-static void put_html_check_details(FILE *f, const json_t *check, bool open)
-{
+static void put_html_check_details(FILE *f, const json_t *check, bool open) {
     size_t j;
     json_t *o;
 
-    fprintf(f, "<details%s><summary><span class=\"cell v-%s\">%s</span> <code>", open ? " open" : "",
-            str(check, "verdict"), str(check, "verdict"));
+    fprintf(f, "<details%s><summary><span class=\"cell v-%s\">%s</span> <code>",
+            open ? " open" : "", str(check, "verdict"), str(check, "verdict"));
     mx_put_xml(f, str(check, "id"));
     fputs("</code> — <code>", f);
     mx_put_xml(f, str(check, "test"));
@@ -541,15 +526,15 @@ static void put_html_check_details(FILE *f, const json_t *check, bool open)
 
 /* The coverage matrix: every catalogue requirement, coloured by the worst
  * verdict among its checks ("none" when no check ran). */
-static void put_html_matrix(FILE *f, const json_t *checks)
-{
+static void put_html_matrix(FILE *f, const json_t *checks) {
     size_t n = mx_catalog_count(), i, c;
     const char *group = NULL;
     json_t *check;
 
     fputs("<h2>Coverage by requirement</h2>\n<p class=\"legend\">", f);
     for (i = 0; totals_order[i]; i++)
-        fprintf(f, "<span class=\"cell v-%s\">%s</span>", totals_order[i], totals_order[i]);
+        fprintf(f, "<span class=\"cell v-%s\">%s</span>", totals_order[i],
+                totals_order[i]);
     fputs("<span class=\"cell v-none\">not run</span></p>\n", f);
     for (i = 0; i < n; i++) {
         const struct mx_requirement *req = mx_catalog_at(i);
@@ -590,8 +575,7 @@ static void put_html_matrix(FILE *f, const json_t *checks)
         fputs("</div>\n", f);
 }
 
-int mx_report_write_html(const json_t *results, FILE *f)
-{
+int mx_report_write_html(const json_t *results, FILE *f) {
     const json_t *checks = json_object_get(results, "checks");
     const json_t *totals = json_object_get(results, "totals");
     bool conformant = num(results, "exit_status") == 0;
@@ -639,12 +623,14 @@ int mx_report_write_html(const json_t *results, FILE *f)
         const char *v = str(check, "verdict");
         fputs("<tr id=\"t-", f);
         mx_put_xml(f, str(check, "test"));
-        fprintf(f, "\" data-v=\"%s\"><td><span class=\"cell v-%s\">%s</span></td><td><code>",
+        fprintf(f,
+                "\" data-v=\"%s\"><td><span class=\"cell v-%s\">%s</span></td><td><code>",
                 v, v, v);
         mx_put_xml(f, str(check, "id"));
         fprintf(f, "</code></td><td>%s</td><td><code>", str(check, "level"));
         mx_put_xml(f, test_name(check));
-        fprintf(f, "</code></td><td class=\"num\">%lld</td><td>", num(check, "duration_ms"));
+        fprintf(f, "</code></td><td class=\"num\">%lld</td><td>",
+                num(check, "duration_ms"));
         if (json_is_string(json_object_get(check, "reason")))
             mx_put_xml(f, str(check, "reason"));
         json_array_foreach(json_object_get(check, "observations"), j, o) {
@@ -664,8 +650,7 @@ int mx_report_write_html(const json_t *results, FILE *f)
 }
 
 static int write_one(const json_t *results, const char *dir, const char *name,
-                     int (*writer)(const json_t *, FILE *), char *err, size_t err_len)
-{
+                     int (*writer)(const json_t *, FILE *), char *err, size_t err_len) {
     char path[4096], tmp[4096];
     FILE *f;
     int rc;
@@ -691,8 +676,7 @@ static int write_one(const json_t *results, const char *dir, const char *name,
     return 0;
 }
 
-static int write_json(const json_t *results, FILE *f)
-{
+static int write_json(const json_t *results, FILE *f) {
     if (json_dumpf(results, f, JSON_INDENT(2)) < 0)
         return -1;
     fputc('\n', f);
@@ -700,8 +684,7 @@ static int write_json(const json_t *results, FILE *f)
 }
 
 int mx_report_write_files(const json_t *results, const char *dir, char *err,
-                          size_t err_len)
-{
+                          size_t err_len) {
     static const struct {
         const char *name;
         int (*writer)(const json_t *, FILE *);

@@ -19,8 +19,7 @@
 #include "mx_schema.h"
 
 /* Runs writer into a string (new malloc'd). */
-static char *render(int (*writer)(const json_t *, FILE *), const json_t *doc)
-{
+static char *render(int (*writer)(const json_t *, FILE *), const json_t *doc) {
     char *buf = NULL;
     size_t len = 0;
     FILE *f = open_memstream(&buf, &len);
@@ -31,8 +30,7 @@ static char *render(int (*writer)(const json_t *, FILE *), const json_t *doc)
     return buf;
 }
 
-static char *xml_of(const char *text)
-{
+static char *xml_of(const char *text) {
     char *buf = NULL;
     size_t len = 0;
     FILE *f = open_memstream(&buf, &len);
@@ -42,8 +40,7 @@ static char *xml_of(const char *text)
     return buf;
 }
 
-Test(report_format, verdicts)
-{
+Test(report_format, verdicts) {
     cr_assert_eq(mx_verdict_for(MX_MUST, MX_OUTCOME_FAILED, false), MX_VERDICT_FAIL);
     cr_assert_eq(mx_verdict_for(MX_SHOULD, MX_OUTCOME_FAILED, false), MX_VERDICT_WARN);
     cr_assert_eq(mx_verdict_for(MX_INFO, MX_OUTCOME_FAILED, false), MX_VERDICT_FAIL);
@@ -58,8 +55,7 @@ Test(report_format, verdicts)
     cr_assert_eq(mx_verdict_parse("nope"), -1);
 }
 
-Test(report_format, exit_status)
-{
+Test(report_format, exit_status) {
     size_t t[MX_VERDICT_COUNT] = {0};
 
     t[MX_VERDICT_PASS] = 3;
@@ -79,17 +75,17 @@ Test(report_format, exit_status)
     cr_assert_eq(mx_exit_status_for(t, false), 1);
 }
 
-Test(report_format, text_clean)
-{
+Test(report_format, text_clean) {
     static const struct {
         const char *in, *out;
     } cases[] = {
         {"plain", "plain"},
-        {"caf\xC3\xA9 \xE2\x9C\x93 \xF0\x9F\x98\x80", "caf\xC3\xA9 \xE2\x9C\x93 \xF0\x9F\x98\x80"},
-        {"a\xFFz", "a\xEF\xBF\xBDz"},                 /* stray byte */
-        {"\xC0\xAF", "\xEF\xBF\xBD\xEF\xBF\xBD"},     /* overlong */
+        {"caf\xC3\xA9 \xE2\x9C\x93 \xF0\x9F\x98\x80",
+         "caf\xC3\xA9 \xE2\x9C\x93 \xF0\x9F\x98\x80"},
+        {"a\xFFz", "a\xEF\xBF\xBDz"},                             /* stray byte */
+        {"\xC0\xAF", "\xEF\xBF\xBD\xEF\xBF\xBD"},                 /* overlong */
         {"\xED\xA0\x80", "\xEF\xBF\xBD\xEF\xBF\xBD\xEF\xBF\xBD"}, /* surrogate */
-        {"\xE2\x9C", "\xEF\xBF\xBD\xEF\xBF\xBD"},     /* truncated */
+        {"\xE2\x9C", "\xEF\xBF\xBD\xEF\xBF\xBD"},                 /* truncated */
         {"a\x01\x1b[31mb", "a\xEF\xBF\xBD\xEF\xBF\xBD[31mb"},
         {"l1\r\nl2\tx", "l1\nl2\tx"},
         {"\xEF\xBF\xBE", "\xEF\xBF\xBD"}, /* U+FFFE is no XML character */
@@ -107,15 +103,13 @@ Test(report_format, text_clean)
     free(empty);
 }
 
-Test(report_format, xml_escape)
-{
+Test(report_format, xml_escape) {
     char *s = xml_of("<a href=\"x\">&'</a> ]]>");
     cr_assert_str_eq(s, "&lt;a href=&quot;x&quot;&gt;&amp;&#39;&lt;/a&gt; ]]&gt;");
     free(s);
 }
 
-Test(report_format, markdown_and_first_line)
-{
+Test(report_format, markdown_and_first_line) {
     char *buf = NULL;
     size_t len = 0;
     FILE *f = open_memstream(&buf, &len);
@@ -130,8 +124,7 @@ Test(report_format, markdown_and_first_line)
     free(buf);
 }
 
-static char *write_temp(const char *text)
-{
+static char *write_temp(const char *text) {
     char *path = strdup("/tmp/mxdev-xf.XXXXXX");
     int fd = mkstemp(path);
 
@@ -141,13 +134,13 @@ static char *write_temp(const char *text)
     return path;
 }
 
-Test(report_format, expect_fail_list)
-{
-    char *path = write_temp("# known: the server sends M_FORBIDDEN\n"
-                            "PUT-UNKNOWN-ERRCODE\n"
-                            "\n"
-                            "uia/UIA_SESSION_BOUND__delete_devices  # sessions not bound\n"
-                            "DEL-UNKNOWN\n");
+Test(report_format, expect_fail_list) {
+    char *path =
+        write_temp("# known: the server sends M_FORBIDDEN\n"
+                   "PUT-UNKNOWN-ERRCODE\n"
+                   "\n"
+                   "uia/UIA_SESSION_BOUND__delete_devices  # sessions not bound\n"
+                   "DEL-UNKNOWN\n");
     struct mx_expect_fail xf;
     char err[256];
     const struct mx_expect_fail_entry *e;
@@ -157,7 +150,8 @@ Test(report_format, expect_fail_list)
     e = mx_expect_fail_find(&xf, "PUT-UNKNOWN-ERRCODE", "put/PUT_UNKNOWN_ERRCODE");
     cr_assert_not_null(e);
     cr_assert_str_eq(e->reason, "known: the server sends M_FORBIDDEN");
-    e = mx_expect_fail_find(&xf, "UIA-SESSION-BOUND", "uia/UIA_SESSION_BOUND__delete_devices");
+    e = mx_expect_fail_find(&xf, "UIA-SESSION-BOUND",
+                            "uia/UIA_SESSION_BOUND__delete_devices");
     cr_assert_not_null(e);
     cr_assert_str_eq(e->reason, "sessions not bound");
     cr_assert_null(
@@ -169,8 +163,7 @@ Test(report_format, expect_fail_list)
     free(path);
 }
 
-Test(report_format, expect_fail_errors)
-{
+Test(report_format, expect_fail_errors) {
     static const char *const bad[] = {"NOT-A-REQUIREMENT\n", "uia/NOPE__x\n",
                                       "get/UIA_SUCCESS\n", "LIST-OK LIST-ALL\n"};
     for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
@@ -186,34 +179,35 @@ Test(report_format, expect_fail_errors)
 }
 
 /* A results document with one check of each interesting verdict. */
-static json_t *sample_results(bool strict)
-{
+static json_t *sample_results(bool strict) {
     json_error_t error;
     json_t *doc = json_pack_ex(
         &error, 0,
         "{s:s, s:s, s:s, s:b, s:s, s:i, s:{s:[s]}, s:{}, "
         "s:{s:i, s:i, s:i, s:i, s:i, s:i, s:i}, s:i, s:["
         "{s:s, s:s, s:s, s:s, s:s, s:i, s:s, s:[], s:n, s:[], s:[]},"
-        "{s:s, s:s, s:s, s:s, s:s, s:i, s:s, s:[s], s:n, s:[], s:[{s:s, s:{s:s, s:s, s:s},"
+        "{s:s, s:s, s:s, s:s, s:s, s:i, s:s, s:[s], s:n, s:[], s:[{s:s, s:{s:s, s:s, "
+        "s:s},"
         " s:{s:i, s:s, s:s}, s:f}]},"
         "{s:s, s:s, s:s, s:s, s:s, s:i, s:s, s:[s], s:n, s:[], s:[]},"
         "{s:s, s:s, s:s, s:s, s:s, s:i, s:s, s:[], s:s, s:[], s:[]},"
         "{s:s, s:s, s:s, s:s, s:s, s:i, s:s, s:[], s:n, s:[s], s:[]}]}",
         "tool", "device-conformance", "target", "http://127.0.0.1:1/<&>", "spec_version",
         "1.17", "strict", strict, "started", "2025-01-01T00:00:00Z", "duration_ms", 1234,
-        "server_versions", "versions", "v1.17", "capabilities", "totals", "pass", 1, "fail",
-        1, "warn", 1, "skip", 1, "info", 1, "xfail", 0, "xpass", 0, "exit_status", 1,
-        "checks",
+        "server_versions", "versions", "v1.17", "capabilities", "totals", "pass", 1,
+        "fail", 1, "warn", 1, "skip", 1, "info", 1, "xfail", 0, "xpass", 0, "exit_status",
+        1, "checks",
         /* pass */
-        "test", "list/LIST_OK", "id", "LIST-OK", "group", "list", "level", "MUST", "verdict",
-        "pass", "duration_ms", 5, "description", "d", "messages", "reason", "observations",
-        "transcript",
+        "test", "list/LIST_OK", "id", "LIST-OK", "group", "list", "level", "MUST",
+        "verdict", "pass", "duration_ms", 5, "description", "d", "messages", "reason",
+        "observations", "transcript",
         /* fail with a transcript */
-        "test", "uia/UIA_WRONG_PASSWORD__delete_devices", "id", "UIA-WRONG-PASSWORD", "group",
-        "uia", "level", "MUST", "verdict", "fail", "duration_ms", 12, "description",
-        "wrong password <b>", "messages", "expected 401, got 200 & \"ok\"\n(at uia.c:10)",
-        "reason", "observations", "transcript", "kind", "exchange", "request", "method",
-        "POST", "path", "/_matrix/client/v3/delete_devices", "body",
+        "test", "uia/UIA_WRONG_PASSWORD__delete_devices", "id", "UIA-WRONG-PASSWORD",
+        "group", "uia", "level", "MUST", "verdict", "fail", "duration_ms", 12,
+        "description", "wrong password <b>", "messages",
+        "expected 401, got 200 & \"ok\"\n(at uia.c:10)", "reason", "observations",
+        "transcript", "kind", "exchange", "request", "method", "POST", "path",
+        "/_matrix/client/v3/delete_devices", "body",
         "{\"auth\":{\"password\":\"<redacted>\"}}", "response", "status", 200,
         "content_type", "application/json", "body", "{}", "ms", 3.5,
         /* warn */
@@ -233,8 +227,7 @@ static json_t *sample_results(bool strict)
     return doc;
 }
 
-static json_t *load_schema(void)
-{
+static json_t *load_schema(void) {
     char path[4096];
     json_error_t error;
     json_t *schema;
@@ -245,8 +238,7 @@ static json_t *load_schema(void)
     return schema;
 }
 
-Test(report_format, sample_validates)
-{
+Test(report_format, sample_validates) {
     json_t *schema = load_schema(), *doc = sample_results(false);
     char err[512];
 
@@ -258,8 +250,7 @@ Test(report_format, sample_validates)
     json_decref(schema);
 }
 
-Test(report_format, junit)
-{
+Test(report_format, junit) {
     json_t *doc = sample_results(false);
     char *xml = render(mx_report_write_junit, doc);
 
@@ -268,7 +259,9 @@ Test(report_format, junit)
                        "%s", xml);
     cr_assert_not_null(strstr(xml, "<testsuite name=\"uia\" tests=\"1\" failures=\"1\""));
     cr_assert_not_null(
-        strstr(xml, "message=\"UIA-WRONG-PASSWORD: expected 401, got 200 &amp; &quot;ok&quot;\""),
+        strstr(
+            xml,
+            "message=\"UIA-WRONG-PASSWORD: expected 401, got 200 &amp; &quot;ok&quot;\""),
         "%s", xml);
     cr_assert_not_null(strstr(xml, "&lt;redacted&gt;"));
     cr_assert_not_null(strstr(xml, "<skipped message=\"no appservice # configured\"/>"));
@@ -284,32 +277,33 @@ Test(report_format, junit)
     json_decref(doc);
 }
 
-Test(report_format, tap)
-{
+Test(report_format, tap) {
     json_t *doc = sample_results(false);
     char *tap = render(mx_report_write_tap, doc);
 
     cr_assert_not_null(strstr(tap, "TAP version 13\n1..5\n"), "%s", tap);
     cr_assert_not_null(strstr(tap, "ok 1 - LIST-OK list/LIST_OK\n"));
+    cr_assert_not_null(strstr(
+        tap, "not ok 2 - UIA-WRONG-PASSWORD uia/UIA_WRONG_PASSWORD__delete_devices\n"
+             "  ---\n  verdict: fail\n"));
     cr_assert_not_null(
-        strstr(tap, "not ok 2 - UIA-WRONG-PASSWORD uia/UIA_WRONG_PASSWORD__delete_devices\n"
-                    "  ---\n  verdict: fail\n"));
-    cr_assert_not_null(strstr(tap, "ok 3 - PUT-UNKNOWN-ERRCODE put/PUT_UNKNOWN_ERRCODE\n"));
-    cr_assert_not_null(strstr(tap, "ok 4 - ASC-CREATE asc/ASC_CREATE # SKIP no appservice "
-                                   "\\# configured\n"));
+        strstr(tap, "ok 3 - PUT-UNKNOWN-ERRCODE put/PUT_UNKNOWN_ERRCODE\n"));
+    cr_assert_not_null(strstr(tap,
+                              "ok 4 - ASC-CREATE asc/ASC_CREATE # SKIP no appservice "
+                              "\\# configured\n"));
     free(tap);
     json_decref(doc);
 }
 
-Test(report_format, summary)
-{
+Test(report_format, summary) {
     json_t *doc = sample_results(false);
     char *md = render(mx_report_write_summary, doc);
 
     cr_assert_not_null(strstr(md, "**NOT CONFORMANT** (exit 1): 1 pass, 1 fail, 1 warn"),
                        "%s", md);
-    cr_assert_not_null(strstr(md, "## Failures\n\n- `UIA-WRONG-PASSWORD` — "
-                                  "`uia/UIA_WRONG_PASSWORD__delete_devices` — expected 401"));
+    cr_assert_not_null(strstr(md,
+                              "## Failures\n\n- `UIA-WRONG-PASSWORD` — "
+                              "`uia/UIA_WRONG_PASSWORD__delete_devices` — expected 401"));
     cr_assert_not_null(strstr(md, "errcode M_FORBIDDEN \\| not M_NOT_FOUND"));
     cr_assert_not_null(strstr(md, "| uia | 0/1 | 0/0 | 0 | 0 |"));
     cr_assert_not_null(strstr(md, "| put | 0/0 | 0/1 | 0 | 0 |"));
@@ -319,8 +313,7 @@ Test(report_format, summary)
     json_decref(doc);
 }
 
-Test(report_format, html)
-{
+Test(report_format, html) {
     json_t *doc = sample_results(false);
     char *html = render(mx_report_write_html, doc);
 
@@ -340,8 +333,7 @@ Test(report_format, html)
     json_decref(doc);
 }
 
-Test(report_format, results_file)
-{
+Test(report_format, results_file) {
     const char *path = getenv("MXDEV_RESULTS_JSON");
     json_t *schema, *doc;
     json_error_t error;
@@ -352,7 +344,8 @@ Test(report_format, results_file)
     schema = load_schema();
     doc = json_load_file(path, 0, &error);
     cr_assert_not_null(doc, "%s: %s", path, error.text);
-    cr_assert_eq(mx_schema_validate(schema, doc, err, sizeof(err)), 0, "%s: %s", path, err);
+    cr_assert_eq(mx_schema_validate(schema, doc, err, sizeof(err)), 0, "%s: %s", path,
+                 err);
     json_decref(doc);
     json_decref(schema);
 }

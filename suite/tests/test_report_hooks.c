@@ -1,0 +1,220 @@
+/* The report hooks end to end, without a homeserver: this program has its own
+ * main, which sets up the report layer as the runner does, runs the sample
+ * tests below (most fail on purpose, in every way the hooks must tell apart),
+ * and then checks the verdicts and files they produced. Its exit status is
+ * that of the checks, not of the sample tests. */
+#include <criterion/criterion.h>
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "../report/report_hooks.c"
+#include "../report/report_text.c"
+#include "../report/report_write.c"
+
+#include "mx_env.h"
+#include "mx_record.h"
+#include "mx_redact.h"
+#include "mx_schema.h"
+
+#define SECRET "s3cr3t-token-value"
+
+static void on_init_skip(void) {
+    mx_record_skip("no application service configured");
+    cr_skip_test("no application service configured");
+}
+
+Test(list, LIST_OK) {
+    mx_record_exchange("GET", "/_matrix/client/v3/devices?access_token=" SECRET, NULL,
+                       200, "application/json", "{\"devices\":[]}", 1.5);
+}
+
+Test(uia, UIA_WRONG_PASSWORD__delete_devices) {
+    mx_record_exchange(
+        "POST", "/_matrix/client/v3/delete_devices",
+        "{\"auth\":{\"type\":\"m.login.password\",\"password\":\"hunter2\"}}", 200,
+        "application/json", "{}", 2.0);
+    cr_expect(0, "expected 401, got 200 <&>\nsecond line");
+    cr_expect(0, "token " SECRET " leaked");
+}
+
+Test(put, PUT_UNKNOWN_ERRCODE) {
+    cr_assert(0, "errcode M_FORBIDDEN, expected M_NOT_FOUND");
+}
+
+Test(put, PUT_LONG_NAME) {
+    mx_record_observation("a 200-character name was stored");
+}
+
+Test(ver, VER_VERSIONS) {
+    cr_assert(0, "no /versions answer");
+}
+
+Test(asc, ASC_CREATE, .init = on_init_skip) {}
+
+Test(get, GET_UNKNOWN) {
+    exit(4);
+}
+
+Test(del, DEL_UNKNOWN) {
+    cr_assert(0, "404");
+}
+
+Test(del, DEL_IDEMPOTENT) {}
+
+Test(del, BULK_DELETE) {}
+
+static int problems;
+
+static void expect_that(bool ok, const char *what) {
+    if (!ok) {
+        fprintf(stderr, "test_report_hooks: %s\n", what);
+        problems++;
+    }
+}
+
+static const char *verdict_of_test(const json_t *results, const char *test) {
+    size_t i;
+    json_t *c;
+
+    json_array_foreach(json_object_get(results, "checks"), i, c) {
+        if (strcmp(json_string_value(json_object_get(c, "test")), test) == 0)
+            return json_string_value(json_object_get(c, "verdict"));
+    }
+    return "(missing)";
+}
+
+static char *slurp(const char *dir, const char *name) {
+    char path[4096], *buf = NULL;
+    FILE *f;
+    long n;
+
+    snprintf(path, sizeof(path), "%s/%s", dir, name);
+    f = fopen(path, "r");
+    if (!f)
+        return NULL;
+    fseek(f, 0, SEEK_END);
+    n = ftell(f);
+    rewind(f);
+    buf = calloc((size_t)n + 1, 1);
+    if (buf && fread(buf, 1, (size_t)n, f) != (size_t)n) {
+        free(buf);
+        buf = NULL;
+    }
+    fclose(f);
+    return buf;
+}
+
+static void check_outputs(const char *dir, int status) {
+    static const struct {
+        const char *test, *verdict;
+    } want[] = {
+        {"list/LIST_OK", "pass"},
+        {"uia/UIA_WRONG_PASSWORD__delete_devices", "fail"},
+        {"put/PUT_UNKNOWN_ERRCODE", "warn"},
+        {"put/PUT_LONG_NAME", "info"},
+        {"ver/VER_VERSIONS", "fail"}, /* an INFO check that failed: the suite's bug */
+        {"asc/ASC_CREATE", "skip"},
+        {"get/GET_UNKNOWN", "fail"},
+        {"del/DEL_UNKNOWN", "xfail"},
+        {"del/DEL_IDEMPOTENT", "xpass"},
+        {"del/BULK_DELETE", "pass"},
+    };
+    static const char *const files[] = {"results.json", "junit.xml", "results.tap",
+                                        "summary.md", "report.html"};
+    char path[4096], err[512];
+    json_error_t jerr;
+    json_t *results, *schema;
+
+    expect_that(status == 1, "exit status is not 1");
+    snprintf(path, sizeof(path), "%s/results.json", dir);
+    results = json_load_file(path, 0, &jerr);
+    expect_that(results != NULL, "results.json missing or not JSON");
+    if (!results)
+        return;
+    snprintf(path, sizeof(path), "%s/report-schema.json", mx_env()->fixtures_dir);
+    schema = json_load_file(path, 0, &jerr);
+    expect_that(schema && mx_schema_validate(schema, results, err, sizeof(err)) == 0,
+                "results.json does not validate against report-schema.json");
+    expect_that(json_array_size(json_object_get(results, "checks")) == 10,
+                "not 10 checks");
+    for (size_t i = 0; i < sizeof(want) / sizeof(want[0]); i++) {
+        const char *got = verdict_of_test(results, want[i].test);
+        if (strcmp(got, want[i].verdict) != 0) {
+            fprintf(stderr, "test_report_hooks: %s: verdict %s, want %s\n", want[i].test,
+                    got, want[i].verdict);
+            problems++;
+        }
+    }
+    for (size_t i = 0; i < sizeof(files) / sizeof(files[0]); i++) {
+        char *text = slurp(dir, files[i]);
+        expect_that(text != NULL, files[i]);
+        if (!text)
+            continue;
+        expect_that(strstr(text, SECRET) == NULL, "a registered secret reached a report");
+        expect_that(strstr(text, "hunter2") == NULL, "a password reached a report");
+        expect_that(strstr(text, "UIA-WRONG-PASSWORD") != NULL,
+                    "a report misses the failure");
+        free(text);
+    }
+    json_decref(schema);
+    json_decref(results);
+}
+
+int main(int argc, char **argv) {
+    char dir[] = "/tmp/mxdev-report-hooks.XXXXXX";
+    char xf_path[4096], err[512];
+    FILE *xf;
+    struct criterion_test_set *tests;
+    json_t *versions = json_pack("{s:[s]}", "versions", "v1.17");
+    json_t *capabilities = json_pack("{s:b}", "appservice", 0);
+    struct mx_report_config cfg = {.target = "http://127.0.0.1:1",
+                                   .spec_version = 117,
+                                   .strict = false,
+                                   .versions = versions,
+                                   .capabilities = capabilities};
+    int status;
+
+    if (!mkdtemp(dir))
+        return 99;
+    snprintf(xf_path, sizeof(xf_path), "%s/expect-fail.txt", dir);
+    xf = fopen(xf_path, "w");
+    if (!xf)
+        return 99;
+    fputs("DEL-UNKNOWN  # known 404\ndel/DEL_IDEMPOTENT\n", xf);
+    fclose(xf);
+    cfg.dir = dir;
+    cfg.expect_fail_file = xf_path;
+    /* The test processes write their side channel where the runner reads. */
+    setenv("MXDEV_REPORT_DIR", dir, 1);
+    mx_env_reload();
+    mx_redact_secret(SECRET);
+
+    tests = criterion_initialize();
+    if (mx_report_init(&cfg, err, sizeof(err)) < 0) {
+        fprintf(stderr, "mx_report_init: %s\n", err);
+        return 99;
+    }
+    json_decref(versions);
+    json_decref(capabilities);
+    criterion_options.logging_threshold = CRITERION_IMPORTANT;
+    fputs("test_report_hooks: most sample tests below fail on purpose\n", stderr);
+    if (criterion_handle_args(argc, argv, true))
+        criterion_run_all_tests(tests);
+    criterion_finalize(tests);
+    status = mx_report_exit_status();
+
+    check_outputs(dir, status);
+    if (problems == 0) {
+        char cmd[4200];
+        snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
+        if (system(cmd) != 0)
+            fprintf(stderr, "could not remove %s\n", dir);
+    } else {
+        fprintf(stderr, "test_report_hooks: %d problem(s); reports kept in %s\n",
+                problems, dir);
+    }
+    return problems == 0 ? 0 : 1;
+}
