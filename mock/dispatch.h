@@ -1,0 +1,80 @@
+/* The mock's request logic without any HTTP library types: a plain request
+ * in, a plain reply out. mock/server.c feeds it from libmicrohttpd; the unit
+ * tests and the fuzz harness call it directly, so they drive exactly the
+ * logic the server runs (parse, validate, route, authenticate, handle,
+ * error body). */
+#ifndef MOCK_DISPATCH_H
+#define MOCK_DISPATCH_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <jansson.h>
+
+struct mock_config;
+struct store;
+struct uia;
+struct mock_ratelimit;
+struct mock_reqlog;
+
+/* Largest request body accepted; larger ones get 413 M_TOO_LARGE. */
+#define MOCK_MAX_BODY (64 * 1024)
+
+/* Long-lived state shared by all requests. */
+struct mock_state {
+    const struct mock_config *cfg;    /* borrowed */
+    struct store *store;              /* owned when made by mock_state_setup */
+    struct uia *uia;                  /* idem */
+    struct mock_ratelimit *ratelimit; /* NULL: no rate limiting */
+    struct mock_reqlog *reqlog;       /* borrowed; NULL: no request log */
+    const char *registration_token; /* borrowed; NULL: registration uses m.login.dummy */
+    unsigned long n_requests;       /* counted under the store lock */
+};
+
+/* One request as received. All strings are borrowed from the caller. */
+struct mock_request {
+    const char *method;
+    const char *uri; /* request target as sent: path [ "?" query ], not decoded */
+    const char *authorization; /* Authorization header value, or NULL */
+    const char *client_ip;     /* textual address of the peer, or NULL */
+    const char *body;          /* may hold any bytes; NULL when there is none */
+    size_t body_len;
+    bool body_too_large; /* the transport dropped a body over MOCK_MAX_BODY */
+};
+
+/* The answer. Everything in it is owned by the reply: free with
+ * mock_reply_clean. */
+struct mock_reply {
+    unsigned status;
+    json_t *json; /* set by handlers; serialised into body by mock_dispatch */
+    char *body;   /* NUL-terminated; body_len excludes the NUL */
+    size_t body_len;
+    const char *content_type; /* static string */
+    bool cors;                /* add the Access-Control-Allow-* headers */
+    const char *allow;        /* static "Allow" header value (405, OPTIONS), or NULL */
+    unsigned retry_after_s;   /* 0: no Retry-After header */
+};
+
+/* The CORS header values the server adds when reply->cors is set. */
+#define MOCK_CORS_ALLOW_ORIGIN "*"
+#define MOCK_CORS_ALLOW_METHODS "GET, HEAD, POST, PUT, DELETE, OPTIONS"
+#define MOCK_CORS_ALLOW_HEADERS "X-Requested-With, Content-Type, Authorization"
+
+/* Builds the store, UIA sessions and (with cfg->rate_limit) the rate limiter,
+ * and registers the sender user of every application service. Returns 0, or
+ * -1 on out-of-memory (state is then clean). */
+int mock_state_setup(struct mock_state *state, const struct mock_config *cfg);
+/* Frees what mock_state_setup made. */
+void mock_state_teardown(struct mock_state *state);
+
+/* Handles one request: fills reply (always, even on out-of-memory: then a
+ * bare 500). Thread-safe: takes the store lock around the request. */
+void mock_dispatch(struct mock_state *state, const struct mock_request *req,
+                   struct mock_reply *reply);
+void mock_reply_clean(struct mock_reply *reply);
+
+/* Milliseconds since the epoch (wall clock). */
+int64_t mock_now_ms(void);
+
+#endif

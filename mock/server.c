@@ -1,0 +1,222 @@
+/* libmicrohttpd glue: collect each request (raw target, Authorization, peer
+ * address, body up to MOCK_MAX_BODY) in per-request state, dispatch it, and
+ * send the reply. Per-request state is made in the URI log callback (which
+ * sees the target before any decoding) and freed in one place, the
+ * completion callback. */
+#include "server.h"
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+
+#include <microhttpd.h>
+
+#include "dispatch.h"
+
+#define THREAD_POOL_SIZE 8
+#define CONNECTION_TIMEOUT_S 30
+
+struct mock_server {
+    struct MHD_Daemon *daemon;
+    struct mock_state *state;
+    unsigned port;
+};
+
+struct request_state {
+    char *uri;    /* as sent, owned */
+    bool started; /* the first access-handler call (headers only) happened */
+    char *body;   /* owned */
+    size_t len, cap;
+    bool too_large; /* the body went over MOCK_MAX_BODY and was dropped */
+};
+
+static void *on_uri(void *cls, const char *uri, struct MHD_Connection *con) {
+    (void)cls;
+    (void)con;
+    struct request_state *rs = calloc(1, sizeof *rs);
+    if (rs != NULL)
+        rs->uri = strdup(uri != NULL ? uri : "");
+    return rs;
+}
+
+static void on_completed(void *cls, struct MHD_Connection *con, void **req_cls,
+                         enum MHD_RequestTerminationCode toe) {
+    (void)cls;
+    (void)con;
+    (void)toe;
+    struct request_state *rs = *req_cls;
+    if (rs == NULL)
+        return;
+    free(rs->uri);
+    free(rs->body);
+    free(rs);
+    *req_cls = NULL;
+}
+
+/* Appends upload data, or drops it once the body is too large. */
+static void append_body(struct request_state *rs, const char *data, size_t n) {
+    if (rs->too_large)
+        return;
+    if (rs->len + n > MOCK_MAX_BODY) {
+        rs->too_large = true;
+        free(rs->body);
+        rs->body = NULL;
+        rs->len = rs->cap = 0;
+        return;
+    }
+    if (rs->len + n > rs->cap) {
+        size_t cap = rs->cap > 0 ? rs->cap : 1024;
+        while (cap < rs->len + n)
+            cap *= 2;
+        char *grown = realloc(rs->body, cap);
+        if (grown == NULL) {
+            rs->too_large = true; /* the nearest honest answer to OOM */
+            return;
+        }
+        rs->body = grown;
+        rs->cap = cap;
+    }
+    memcpy(rs->body + rs->len, data, n);
+    rs->len += n;
+}
+
+static void client_address(struct MHD_Connection *con, char *out, size_t out_len) {
+    const union MHD_ConnectionInfo *ci =
+        MHD_get_connection_info(con, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
+    snprintf(out, out_len, "unknown");
+    if (ci == NULL || ci->client_addr == NULL)
+        return;
+    const struct sockaddr *sa = ci->client_addr;
+    if (sa->sa_family == AF_INET)
+        inet_ntop(AF_INET, &((const struct sockaddr_in *)(const void *)sa)->sin_addr, out,
+                  (socklen_t)out_len);
+    else if (sa->sa_family == AF_INET6)
+        inet_ntop(AF_INET6, &((const struct sockaddr_in6 *)(const void *)sa)->sin6_addr,
+                  out, (socklen_t)out_len);
+}
+
+static enum MHD_Result send_reply(struct MHD_Connection *con,
+                                  const struct mock_reply *reply) {
+    struct MHD_Response *resp = MHD_create_response_from_buffer(
+        reply->body_len, reply->body, MHD_RESPMEM_MUST_COPY);
+    if (resp == NULL)
+        return MHD_NO;
+    MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, reply->content_type);
+    if (reply->cors) {
+        MHD_add_response_header(resp, "Access-Control-Allow-Origin",
+                                MOCK_CORS_ALLOW_ORIGIN);
+        MHD_add_response_header(resp, "Access-Control-Allow-Methods",
+                                MOCK_CORS_ALLOW_METHODS);
+        MHD_add_response_header(resp, "Access-Control-Allow-Headers",
+                                MOCK_CORS_ALLOW_HEADERS);
+    }
+    if (reply->allow != NULL)
+        MHD_add_response_header(resp, MHD_HTTP_HEADER_ALLOW, reply->allow);
+    if (reply->retry_after_s > 0) {
+        char secs[16];
+        snprintf(secs, sizeof secs, "%u", reply->retry_after_s);
+        MHD_add_response_header(resp, MHD_HTTP_HEADER_RETRY_AFTER, secs);
+    }
+    enum MHD_Result ret = MHD_queue_response(con, reply->status, resp);
+    /* The queue holds its own reference. */
+    MHD_destroy_response(resp);
+    return ret;
+}
+
+static enum MHD_Result on_request(void *cls, struct MHD_Connection *con, const char *url,
+                                  const char *method, const char *version,
+                                  const char *upload_data, size_t *upload_data_size,
+                                  void **req_cls) {
+    (void)version;
+    struct mock_server *srv = cls;
+    struct request_state *rs = *req_cls;
+    if (rs == NULL || rs->uri == NULL)
+        return MHD_NO; /* out of memory in on_uri: drop the connection */
+    if (!rs->started) {
+        rs->started = true;
+        return MHD_YES;
+    }
+    if (*upload_data_size > 0) {
+        append_body(rs, upload_data, *upload_data_size);
+        *upload_data_size = 0;
+        return MHD_YES;
+    }
+
+    char ip[INET6_ADDRSTRLEN];
+    client_address(con, ip, sizeof ip);
+    struct mock_request req = {
+        .method = method,
+        .uri = rs->uri[0] != '\0' ? rs->uri : url,
+        .authorization = MHD_lookup_connection_value(con, MHD_HEADER_KIND,
+                                                     MHD_HTTP_HEADER_AUTHORIZATION),
+        .client_ip = ip,
+        .body = rs->body,
+        .body_len = rs->len,
+        .body_too_large = rs->too_large,
+    };
+    struct mock_reply reply;
+    mock_dispatch(srv->state, &req, &reply);
+    enum MHD_Result ret = send_reply(con, &reply);
+    mock_reply_clean(&reply);
+    return ret;
+}
+
+struct mock_server *mock_server_start(struct mock_state *state, const char *addr,
+                                      unsigned port, char *err, size_t err_len) {
+    struct sockaddr_storage ss;
+    memset(&ss, 0, sizeof ss);
+    struct sockaddr_in *sin = (struct sockaddr_in *)&ss;
+    struct sockaddr_in6 *sin6 = (struct sockaddr_in6 *)&ss;
+    unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_AUTO;
+    if (inet_pton(AF_INET, addr, &sin->sin_addr) == 1) {
+        sin->sin_family = AF_INET;
+        sin->sin_port = htons((uint16_t)port);
+    } else if (inet_pton(AF_INET6, addr, &sin6->sin6_addr) == 1) {
+        sin6->sin6_family = AF_INET6;
+        sin6->sin6_port = htons((uint16_t)port);
+        flags |= MHD_USE_IPv6;
+    } else {
+        snprintf(err, err_len, "listen address %s is not a numeric IP address", addr);
+        return NULL;
+    }
+    if (port > 65535) {
+        snprintf(err, err_len, "port %u is out of range", port);
+        return NULL;
+    }
+    struct mock_server *srv = calloc(1, sizeof *srv);
+    if (srv == NULL) {
+        snprintf(err, err_len, "out of memory");
+        return NULL;
+    }
+    srv->state = state;
+    srv->daemon = MHD_start_daemon(
+        flags, (uint16_t)port, NULL, NULL, on_request, srv, MHD_OPTION_SOCK_ADDR,
+        (struct sockaddr *)&ss, MHD_OPTION_URI_LOG_CALLBACK, on_uri, (void *)srv,
+        MHD_OPTION_NOTIFY_COMPLETED, on_completed, (void *)srv,
+        MHD_OPTION_THREAD_POOL_SIZE, (unsigned)THREAD_POOL_SIZE,
+        MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)CONNECTION_TIMEOUT_S, MHD_OPTION_END);
+    if (srv->daemon == NULL) {
+        snprintf(err, err_len, "cannot listen on %s:%u", addr, port);
+        free(srv);
+        return NULL;
+    }
+    const union MHD_DaemonInfo *info =
+        MHD_get_daemon_info(srv->daemon, MHD_DAEMON_INFO_BIND_PORT);
+    srv->port = info != NULL ? info->port : port;
+    return srv;
+}
+
+unsigned mock_server_port(const struct mock_server *srv) {
+    return srv->port;
+}
+
+void mock_server_stop(struct mock_server *srv) {
+    if (srv == NULL)
+        return;
+    MHD_stop_daemon(srv->daemon);
+    free(srv);
+}
