@@ -131,6 +131,12 @@ static void collect_devices(const json_t *v, json_t *devices, json_t *seen) {
 
             if (dev && name)
                 json_object_set_new(dev, "display_name", json_string(name));
+            /* The mock reports what it was seeded with until the device is
+             * used, so the example's last-seen data can come back verbatim. */
+            if (dev && json_is_string(json_object_get(v, "last_seen_ip")))
+                json_object_set(dev, "last_seen_ip", json_object_get(v, "last_seen_ip"));
+            if (dev && json_is_integer(json_object_get(v, "last_seen_ts")))
+                json_object_set(dev, "last_seen_ts", json_object_get(v, "last_seen_ts"));
             if (dev)
                 json_array_append_new(devices, dev);
             json_object_set_new(seen, id, json_true());
