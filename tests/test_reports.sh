@@ -165,7 +165,8 @@ failed=$(json_get "$work/dev/results.json" \
     '" ".join(c["test"] for c in d["checks"] if c["verdict"] == "fail")')
 case " $failed " in
     *" asc/ASC_CREATE"*) ;;
-    *) fail "as-create-200 did not fail asc/ASC_CREATE (failed: $failed)" ;;
+    *) fail "as-create-200 did not fail asc/ASC_CREATE: $(json_get "$work/dev/results.json" \
+        '[(c["verdict"], c["reason"]) for c in d["checks"] if c["id"] == "ASC-CREATE"]')" ;;
 esac
 test=$(tr ' ' '\n' <<<"$failed" | grep '^asc/ASC_CREATE' | head -1)
 grep -q "<failure" "$work/dev/junit.xml" || fail "junit.xml has no failure"
