@@ -5,13 +5,15 @@
 # Builds nothing.
 #
 #   scripts/check-examples.sh [BUILD_DIR] --spec-dir DIR [--with-mock]
-#                             [--mock-version V] [--report-dir DIR]
+#                             [--mock-version V] [--mock-deviate NAME]...
+#                             [--report-dir DIR]
 #
 #   BUILD_DIR         default: $MXDEV_BUILD_DIR, else build/
 #   --spec-dir DIR    data/api/client-server folder of a matrix-spec checkout
 #   --with-mock       start the mock (seeded from the examples) and replay
 #   --mock-version V  the mock's --spec-version (default: from a "v1.NN" in
 #                     DIR, else 1.17)
+#   --mock-deviate N  start the mock with a named deviation (to see a replay fail)
 #   --report-dir DIR  where examples.json goes (default: reports/)
 #
 # Exit status: that of check-examples: 0 all valid (and replays matched),
@@ -27,6 +29,7 @@ fi
 spec_dir=""
 with_mock=0
 mock_version=""
+mock_args=()
 report_dir=$here/reports
 
 die() { printf 'check-examples.sh: %s\n' "$*" >&2; exit 2; }
@@ -39,9 +42,12 @@ while [ $# -gt 0 ]; do
         --mock-version) [ $# -ge 2 ] || die "--mock-version needs a value"
                         mock_version=$2; shift ;;
         --mock-version=*) mock_version=${1#*=} ;;
+        --mock-deviate) [ $# -ge 2 ] || die "--mock-deviate needs a name"
+                        mock_args+=(--deviate "$2"); shift ;;
+        --mock-deviate=*) mock_args+=(--deviate "${1#*=}") ;;
         --report-dir) [ $# -ge 2 ] || die "--report-dir needs a folder"; report_dir=$2; shift ;;
         --report-dir=*) report_dir=${1#*=} ;;
-        -h|--help) sed -n '2,18p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+        -h|--help) sed -n '2,20p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
         *) die "unknown option: $1" ;;
     esac
     shift
@@ -85,7 +91,7 @@ trap 'exit 130' INT TERM
 fifo=$work/mock.fifo
 mkfifo "$fifo"
 "$mock" --listen 127.0.0.1:0 --spec-version "$mock_version" --seed "$work/seed.json" \
-    >"$fifo" 2>"$work/mock.stderr" &
+    ${mock_args[@]+"${mock_args[@]}"} >"$fifo" 2>"$work/mock.stderr" &
 mock_pid=$!
 exec 3<"$fifo"
 # The first line names the port; reading it is the wait for readiness.

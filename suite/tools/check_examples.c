@@ -566,6 +566,8 @@ int main(int argc, char **argv) {
                 answer = json_integer_value(json_object_get(r, "status"));
                 if (answer)
                     snprintf(got, sizeof got, "%lld", (long long)answer);
+                else if (!strcmp(v, "skip"))
+                    snprintf(got, sizeof got, "not sent");
                 else
                     snprintf(got, sizeof got, "no answer");
                 printf("%s %s replay %s -> %s: %s\n",
