@@ -94,8 +94,8 @@ for s in "${versions[@]}"; do
         stop_mock
         results=null
         [ -f "$out/results.json" ] && results=\"$out/results.json\"
-        printf '{"suite":"%s","mock":"%s","exit":%d,"results":%s}\n' \
-            "$s" "$m" "$status" "$results" >>"$cells"
+        printf '{"suite":"%s","mock":"%s","exit":%d,"results":%s,"stderr":"%s"}\n' \
+            "$s" "$m" "$status" "$results" "$out/stderr.txt" >>"$cells"
         echo "suite $s x mock $m: exit $status" >&2
     done
 done
@@ -130,11 +130,18 @@ for line in open(cells_file):
     else:
         verdict = "error"
         text = "ERROR(%s)" % (c.get("note") or "exit %d" % code)
-    grid[(c["suite"], c["mock"])] = {
+    entry = {
         "suite_version": c["suite"], "mock_version": c["mock"], "exit_status": code,
         "verdict": verdict, "failing_ids": sorted(failing), "totals": totals,
         "text": text,
     }
+    if verdict == "error" and c.get("stderr"):
+        # The run's own words on why it could not finish (it is deleted after).
+        try:
+            entry["stderr_tail"] = open(c["stderr"], errors="replace").read().splitlines()[-5:]
+        except OSError:
+            pass
+    grid[(c["suite"], c["mock"])] = entry
 
 def cell(s, m):
     return grid.get((s, m), {"text": "n/a"})["text"]
