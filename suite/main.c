@@ -498,7 +498,8 @@ static void probe_server(const struct options *o, struct appservice *as,
     if (!as->given) {
         as_unusable(as, "no application-service registration given (--as-registration)");
     } else if (as->usable) {
-        r = MX_SEND(.method = "GET", .path = MX_V3 "/account/whoami", .appservice = true);
+        r = MX_SEND(.method = "GET", .path = MX_V3 "/account/whoami",
+                    .token = as->as_token);
         const char *uid = json_string_value(json_object_get(r->json, "user_id"));
         if (r->status == 200 && uid && strchr(uid, ':')) {
             pr->server_name = strdup(strchr(uid, ':') + 1);
@@ -507,7 +508,7 @@ static void probe_server(const struct options *o, struct appservice *as,
             if (asprintf(&sender, "@%s:%s", as->sender_localpart, pr->server_name) < 0)
                 sender = NULL;
             r = MX_SEND(.method = "GET", .path = MX_V3 "/account/whoami",
-                        .appservice = true, .assert_user = sender);
+                        .token = as->as_token, .assert_user = sender);
             free(sender);
             if (r->status != 200) {
                 const char *code = mx_errcode(r);
@@ -723,6 +724,8 @@ static int run_criterion(int argc, char **argv) {
      * lines; its failure messages (assertion text) stay visible. */
     criterion_options.logging_threshold = CRITERION_IMPORTANT;
     criterion_options.short_filename = true;
+    /* Our getopt_long pass left its state behind; 0 makes glibc start over. */
+    optind = 0;
     int keep_going = criterion_handle_args(argc, argv, true);
     if (!keep_going) {
         criterion_finalize(tests);

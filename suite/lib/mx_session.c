@@ -173,7 +173,7 @@ static long cleanup_delete(const char *token, const char *user_id, const char *p
     const char *session = json_string_value(json_object_get(r->json, "session"));
     if (r->status == 401 && json_object_get(r->json, "flows") && password) {
         json_object_set_new(body, "auth",
-                            json_pack("{s:s, s:{s:s, s:s}, s:s, s:s?}", "type",
+                            json_pack("{s:s, s:{s:s, s:s}, s:s, s:s*}", "type",
                                       "m.login.password", "identifier", "type",
                                       "m.id.user", "user", user_id, "password", password,
                                       "session", session));
@@ -311,7 +311,7 @@ static const struct mx_resp *register_client_api(const char *localpart,
         }
         if (!next)
             break;
-        json_t *auth = json_pack("{s:s, s:s?}", "type", next, "session",
+        json_t *auth = json_pack("{s:s, s:s*}", "type", next, "session",
                                  json_string_value(json_object_get(r->json, "session")));
         if (strcmp(next, "m.login.registration_token") == 0)
             json_object_set_new(auth, "token", json_string(mx_env()->registration_token));
@@ -478,7 +478,7 @@ const struct mx_user *mx_login(const struct mx_user *account, const char *device
     cr_assert(account && account->password, "%smx_login needs an account with a password",
               mx_current_id());
     json_t *body = json_pack(
-        "{s:s, s:{s:s, s:s}, s:s, s:s?, s:s?}", "type", "m.login.password", "identifier",
+        "{s:s, s:{s:s, s:s}, s:s, s:s*, s:s*}", "type", "m.login.password", "identifier",
         "type", "m.id.user", "user", account->user_id, "password", account->password,
         "device_id", device_id, "initial_device_display_name", display_name);
     const struct mx_resp *r =
@@ -561,7 +561,7 @@ const struct mx_resp *mx_as_put_device(const struct mx_user *u, const char *devi
 const struct mx_user *mx_as_login(const struct mx_user *u, const char *device_id,
                                   const char **why) {
     mx_require_appservice();
-    json_t *body = json_pack("{s:s, s:{s:s, s:s}, s:s?}", "type",
+    json_t *body = json_pack("{s:s, s:{s:s, s:s}, s:s*}", "type",
                              "m.login.application_service", "identifier", "type",
                              "m.id.user", "user", u->user_id, "device_id", device_id);
     const struct mx_resp *r = MX_SEND(.method = "POST", .path = MX_V3 "/login",
@@ -592,7 +592,7 @@ const struct mx_user *mx_as_login(const struct mx_user *u, const char *device_id
 
 json_t *mx_auth_password(const struct mx_user *who, const char *password,
                          const char *session) {
-    return json_pack("{s:s, s:{s:s, s:s}, s:s, s:s?}", "type", "m.login.password",
+    return json_pack("{s:s, s:{s:s, s:s}, s:s, s:s*}", "type", "m.login.password",
                      "identifier", "type", "m.id.user", "user", who->user_id, "password",
                      password ? password : "", "session", session);
 }
