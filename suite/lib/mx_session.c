@@ -331,8 +331,7 @@ typedef unsigned char *(*hmac_fn)(const void *md, const void *key, int key_len,
                                   unsigned int *out_len);
 typedef const void *(*evp_md_fn)(void);
 
-static int hmac_sha1_hex(const char *key, const unsigned char *data, size_t n,
-                         char *hex) {
+int mx_hmac_sha1_hex(const char *key, const unsigned char *data, size_t n, char *hex) {
     void *lib = NULL;
     void *h = dlsym(RTLD_DEFAULT, "HMAC");
     void *e = dlsym(RTLD_DEFAULT, "EVP_sha1");
@@ -349,11 +348,32 @@ static int hmac_sha1_hex(const char *key, const unsigned char *data, size_t n,
     memcpy(&sha1, &e, sizeof(sha1));
     unsigned char mac[64];
     unsigned int len = 0;
-    if (!hmac(sha1(), key, (int)strlen(key), data, n, mac, &len))
+    if (!hmac(sha1(), key, (int)strlen(key), data, n, mac, &len) || len != 20)
         return -1;
     for (unsigned i = 0; i < len; i++)
         sprintf(hex + 2 * i, "%02x", mac[i]);
     return 0;
+}
+
+int mx_shared_secret_mac(const char *secret, const char *nonce, const char *user,
+                         const char *password, char hex[41]) {
+    /* nonce \0 user \0 password \0 "notadmin" */
+    size_t n = strlen(nonce) + strlen(user) + strlen(password) + 8 + 3;
+    unsigned char *msg = malloc(n);
+    if (!msg)
+        return -1;
+    size_t off = 0;
+    const char *parts[] = {nonce, user, password, "notadmin"};
+    for (int i = 0; i < 4; i++) {
+        size_t l = strlen(parts[i]);
+        memcpy(msg + off, parts[i], l);
+        off += l;
+        if (i < 3)
+            msg[off++] = '\0';
+    }
+    int rc = mx_hmac_sha1_hex(secret, msg, off, hex);
+    free(msg);
+    return rc;
 }
 
 /* Synapse's shared-secret registration (/_synapse/admin/v1/register). */
@@ -370,26 +390,8 @@ register_shared_secret(const char *localpart, const char *password, const char *
                             r->status);
         return r;
     }
-    /* nonce \0 user \0 password \0 "notadmin" */
-    size_t n = strlen(nonce) + strlen(localpart) + strlen(password) + 8 + 3;
-    unsigned char *msg = malloc(n);
-    char hex[129];
-    if (!msg) {
-        *why = "out of memory";
-        return r;
-    }
-    size_t off = 0;
-    const char *parts[] = {nonce, localpart, password, "notadmin"};
-    for (int i = 0; i < 4; i++) {
-        size_t l = strlen(parts[i]);
-        memcpy(msg + off, parts[i], l);
-        off += l;
-        if (i < 3)
-            msg[off++] = '\0';
-    }
-    int rc = hmac_sha1_hex(secret, msg, off, hex);
-    free(msg);
-    if (rc < 0) {
+    char hex[41];
+    if (mx_shared_secret_mac(secret, nonce, localpart, password, hex) < 0) {
         *why = "shared-secret registration needs HMAC-SHA1 from libcrypto, "
                "which could not be loaded";
         return r;

@@ -17,7 +17,7 @@ struct mx_resp; /* mx_client.h */
 /* One logged-in device of an account (or, for AS users, an account whose
  * device may be absent: device_id/access_token NULL). */
 struct mx_user {
-    const char *user_id;      /* "@local:server" */
+    const char *user_id; /* "@local:server" */
     const char *localpart;
     const char *password;     /* NULL for application-service users */
     const char *device_id;    /* NULL when no device */
@@ -63,7 +63,8 @@ json_t *mx_auth_password(const struct mx_user *who, const char *password,
 
 /* Deletes device_id as user u with a completed UIA (or without one when the
  * server asks none); fails the test unless it ends in 200. */
-const struct mx_resp *mx_delete_device_uia(const struct mx_user *u, const char *device_id);
+const struct mx_resp *mx_delete_device_uia(const struct mx_user *u,
+                                           const char *device_id);
 /* The same through POST /delete_devices; devices is borrowed. */
 const struct mx_resp *mx_delete_devices_uia(const struct mx_user *u, json_t *devices);
 
@@ -75,5 +76,15 @@ bool mx_devices_contains(json_t *devices, const char *device_id, const char **na
 /* A unique string for this run and test ("mxdev" + run id + counter), for
  * localparts and device IDs. */
 const char *mx_unique(const char *prefix);
+
+/* HMAC-SHA1 of data under key as lower-case hex (41 bytes with the NUL),
+ * through the libcrypto that libcurl already loads (found with dlsym, so the
+ * suite needs no extra link dependency). Returns 0, or -1 when libcrypto
+ * is not available. */
+int mx_hmac_sha1_hex(const char *key, const unsigned char *data, size_t n, char *hex);
+/* Synapse's shared-secret registration MAC over nonce, user, password and
+ * "notadmin" (NUL-separated). Returns 0 or -1. */
+int mx_shared_secret_mac(const char *secret, const char *nonce, const char *user,
+                         const char *password, char hex[41]);
 
 #endif
