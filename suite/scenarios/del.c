@@ -60,7 +60,11 @@ static void expect_alive(const struct mx_user *dev) {
                    "device %s of %s disappeared from its owner's GET /devices",
                    dev->device_id, dev->user_id);
     r = MX_SEND(.method = "GET", .path = mx_path(MX_V3 "/account/whoami"), .as = dev);
-    mx_expect_status(r, 200);
+    mx_expect_that(r->status == 200, r,
+                   "the token of device %s of %s no longer works (expected whoami to "
+                   "answer 200)",
+                   dev->device_id, dev->user_id);
+    mx_expect_schema(r);
 }
 
 /* Status of a request whose outcome is not the point of the check: any

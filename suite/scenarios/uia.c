@@ -72,7 +72,11 @@ static void expect_intact(const struct mx_user *owner, const struct mx_user *vic
                    "a request without completed UIA must not delete anything",
                    victim->device_id);
     r = MX_SEND(.method = "GET", .path = mx_path(MX_V3 "/account/whoami"), .as = victim);
-    mx_expect_status(r, 200);
+    mx_expect_that(r->status == 200, r,
+                   "the token of device %s stopped working although its deletion was "
+                   "refused (expected whoami to answer 200)",
+                   victim->device_id);
+    mx_expect_schema(r);
     if (r->status == 200) {
         mx_expect_that(
             json_is_string(json_object_get(r->json, "device_id")) &&
