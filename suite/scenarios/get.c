@@ -84,6 +84,11 @@ Test(get, GET_OTHER_USER,
     char secret[128];
     snprintf(secret, sizeof secret, "mxdev private name %s", mx_unique("n"));
     const struct mx_user *vd = mx_login(v, mx_unique("OTHERUSERDEV"), secret);
+    /* The device exists and its owner is active: the owner can read it. */
+    const struct mx_resp *own =
+        MX_SEND(.method = "GET", .path = mx_path(MX_V3 "/devices/%s", vd->device_id),
+                .as = v);
+    mx_assert_status(own, 200);
 
     const struct mx_resp *r =
         MX_SEND(.method = "GET", .path = mx_path(MX_V3 "/devices/%s", vd->device_id),

@@ -92,8 +92,13 @@ Test(list, LIST_ISOLATED,
     const struct mx_user *v = mx_user_new();
     /* An explicit, distinctive ID so that a shared ID cannot be a coincidence. */
     const struct mx_user *v2 = mx_login(v, mx_unique("OTHERUSERDEV"), "mxdev other user");
+    /* Both users are active, and v's devices exist: v sees them itself. */
     json_t *devices = NULL;
-    const struct mx_resp *r = list_as(u, &devices);
+    const struct mx_resp *r = list_as(v, &devices);
+    mx_assert_that(mx_devices_contains(devices, v2->device_id, NULL), r,
+                   "precondition: %s does not list its own device %s", v->user_id,
+                   v2->device_id);
+    r = list_as(u, &devices);
     const char *others[] = {v->device_id, v2->device_id};
     for (size_t i = 0; i < sizeof others / sizeof others[0]; i++) {
         mx_expect_that(!mx_devices_contains(devices, others[i], NULL) ||

@@ -138,6 +138,9 @@ Test(put, PUT_OTHER_USER,
     const struct mx_user *v = mx_user_new();
     const struct mx_user *vd =
         mx_login(v, mx_unique("OTHERUSERDEV"), "mxdev owner's name");
+    /* The device exists and its owner is active: the owner sees its name. */
+    expect_name(v, vd->device_id, "mxdev owner's name",
+                "precondition: the owner's device");
 
     const struct mx_resp *r = put_name(u, vd->device_id, "mxdev hijacked");
     mx_assert_error(r, 404);
