@@ -146,11 +146,21 @@ for line in open(cells_file):
 def cell(s, m):
     return grid.get((s, m), {"text": "n/a"})["text"]
 
-# Terminal grid.
-width = max([len(cell(s, m)) for s in versions for m in versions] + [6])
+def short(s, m):
+    g = grid.get((s, m))
+    if g and g["verdict"] == "fail":
+        return "FAIL(%d)" % len(g["failing_ids"])
+    return cell(s, m)
+
+# Terminal grid: counts in the cells, the failing IDs listed below it.
+width = max([len(short(s, m)) for s in versions for m in versions] + [6])
 print("suite \\ mock".ljust(13) + " ".join(m.ljust(width) for m in versions))
 for s in versions:
-    print(("suite " + s).ljust(13) + " ".join(cell(s, m).ljust(width) for m in versions))
+    print(("suite " + s).ljust(13) + " ".join(short(s, m).ljust(width) for m in versions))
+for s in versions:
+    for m in versions:
+        if short(s, m) != cell(s, m):
+            print("  suite %s x mock %s: %s" % (s, m, cell(s, m)))
 
 # Markdown.
 md = ["# Version matrix", "",
