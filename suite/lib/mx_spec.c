@@ -1313,7 +1313,53 @@ static void on_runtime_load(void) {
     }
 }
 
+static json_t *runtime_error_schema; /* definitions/errors/error.yaml, resolved */
+static json_t *runtime_combined;     /* "METHOD path status" -> anyOf schema */
+static pthread_mutex_t runtime_lock = PTHREAD_MUTEX_INITIALIZER;
+
+/* An error status may carry the standard error body on any endpoint, even
+ * one whose documented body for that status is something else (a 401 with
+ * M_MISSING_TOKEN where the spec documents the UIA challenge): accept
+ * either. Returns a borrowed schema kept in runtime_combined. */
+static const json_t *with_error_body(const json_t *schema, const char *method,
+                                     const char *path, long status) {
+    char key[1024];
+    json_t *combined;
+
+    if (!runtime_error_schema) {
+        struct ctx c = {.spec = runtime_spec};
+
+        c.stack = json_object();
+        runtime_error_schema =
+            c.stack ? resolve_at(&c, "definitions/errors/error.yaml", "") : NULL;
+        json_decref(c.stack);
+        if (!runtime_error_schema)
+            return schema;
+    }
+    if (!runtime_combined)
+        runtime_combined = json_object();
+    snprintf(key, sizeof key, "%s %.*s %ld", method, (int)strcspn(path, "?#"), path,
+             status);
+    combined = json_object_get(runtime_combined, key);
+    if (combined)
+        return combined;
+    combined = json_pack("{s[OO]}", "anyOf", schema, runtime_error_schema);
+    if (!combined || json_object_set_new(runtime_combined, key, combined) < 0)
+        return schema;
+    return combined;
+}
+
 const json_t *mx_spec_response_schema(const char *method, const char *path, long status) {
+    const json_t *schema;
+
     pthread_once(&runtime_once, on_runtime_load);
-    return runtime_spec ? mx_spec_schema_for(runtime_spec, method, path, status) : NULL;
+    if (!runtime_spec || !method || !path)
+        return NULL;
+    schema = mx_spec_schema_for(runtime_spec, method, path, status);
+    if (schema && status >= 400) {
+        pthread_mutex_lock(&runtime_lock);
+        schema = with_error_body(schema, method, path, status);
+        pthread_mutex_unlock(&runtime_lock);
+    }
+    return schema;
 }

@@ -115,7 +115,10 @@ char *mx_spec_example_path(const struct mx_spec *spec, const char *method,
  * the login, logout, registration, whoami and versions files) and returns
  * mx_spec_schema_for() of it. A failure to load device_management.yaml is
  * reported once on stderr; the other files are skipped silently when they
- * cannot be loaded (e.g. refs outside a partial checkout).
+ * cannot be loaded (e.g. refs outside a partial checkout). For a status of
+ * 400 and above the answer also admits the standard error body
+ * (definitions/errors/error.yaml), which any endpoint may return: it is
+ * {"anyOf": [documented schema, error schema]}.
  * @return borrowed schema, or NULL when the variable is unset, the load
  *         failed, or the spec has no schema for the response.
  */

@@ -265,6 +265,25 @@ Test(spec_loader, runtime_lookup_from_env,
     cr_expect_not_null(mx_spec_response_schema("POST", "/_matrix/client/v3/login", 200));
     cr_expect_not_null(mx_spec_response_schema("GET", "/_matrix/client/versions", 200));
     cr_expect_null(mx_spec_response_schema("GET", "/_matrix/client/v3/nowhere", 200));
+
+    /* A 401 may be the UIA challenge or a standard error (missing token). */
+    const json_t *s401 =
+        mx_spec_response_schema("DELETE", "/_matrix/client/v3/devices/X", 401);
+    static const char *const bodies[] = {
+        "{\"errcode\": \"M_MISSING_TOKEN\", \"error\": \"Missing access token\"}",
+        "{\"flows\": [{\"stages\": [\"m.login.password\"]}], \"session\": \"s\"}",
+        "{\"session\": \"s\"}"};
+    char err[256];
+
+    cr_assert_not_null(s401);
+    for (size_t i = 0; i < 3; i++) {
+        json_t *body = json_loads(bodies[i], 0, NULL);
+
+        cr_assert_not_null(body);
+        cr_expect_eq(mx_schema_validate(s401, body, err, sizeof err), i < 2 ? 0 : -1,
+                     "%s: %s", bodies[i], err);
+        json_decref(body);
+    }
 }
 
 /* ---- broken copies --------------------------------------------------------- */
