@@ -8,6 +8,9 @@
  *       assertion (application-service-api #identity-assertion: ?user_id= and,
  *       since v1.17, ?device_id=). Target 1.16 only records what the server
  *       does (ASC-BEFORE).
+ *
+ * JSON bodies built here go to the test arena (mx_arena_keep_json): a fatal
+ * assertion ends the test early, and the arena still frees them.
  */
 #include <jansson.h>
 #include <string.h>
@@ -152,7 +155,8 @@ Test(asc, ASC_USER_CANNOT,
     const struct mx_user *alice;
     const char *id = mx_unique("USERDEV");
     const struct mx_resp *r;
-    json_auto_t *body = json_pack("{s:s}", "display_name", "mxdev asc user");
+    json_t *body =
+        mx_arena_keep_json(json_pack("{s:s}", "display_name", "mxdev asc user"));
 
     alice = mx_user_new();
     r = MX_SEND(.method = "PUT", .path = mx_path(MX_V3 "/devices/%s", id), .as = alice,

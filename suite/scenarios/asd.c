@@ -8,6 +8,9 @@
  *       for a user of its namespace through identity assertion
  *       (application-service-api #identity-assertion, ?user_id= and, since
  *       v1.17, ?device_id=).
+ *
+ * JSON bodies built here go to the test arena (mx_arena_keep_json): a fatal
+ * assertion ends the test early, and the arena still frees them.
  */
 #include <jansson.h>
 #include <string.h>
@@ -66,7 +69,7 @@ Test(asd, ASD_DELETE,
     const struct mx_user *u;
     const char *id = mx_unique("ASDEV");
     const struct mx_resp *r;
-    json_auto_t *body = json_object();
+    json_t *body = mx_arena_keep_json(json_object());
 
     mx_require_appservice();
     u = mx_as_user_new();
@@ -88,7 +91,7 @@ Test(asd, ASD_BULK,
     const char *b = mx_unique("ASDEV");
     const char *keep = mx_unique("ASDEV");
     const struct mx_resp *r;
-    json_auto_t *body = json_pack("{s:[ss]}", "devices", a, b);
+    json_t *body = mx_arena_keep_json(json_pack("{s:[ss]}", "devices", a, b));
 
     mx_require_appservice();
     u = mx_as_user_new();
@@ -114,7 +117,7 @@ Test(asd, ASD_GONE,
     const struct mx_user *u;
     const char *id = mx_unique("ASDEV");
     const struct mx_resp *r;
-    json_auto_t *body = json_object();
+    json_t *body = mx_arena_keep_json(json_object());
 
     mx_require_appservice();
     u = mx_as_user_new();
@@ -141,17 +144,17 @@ static void user_still_uia(bool bulk) {
     const struct mx_user *alice;
     const struct mx_user *victim;
     const struct mx_resp *r;
-    json_auto_t *body = NULL;
+    json_t *body = NULL;
 
     mx_require_legacy_login();
     alice = mx_user_new();
     victim = mx_login(alice, NULL, NULL);
     if (bulk) {
-        body = json_pack("{s:[s]}", "devices", victim->device_id);
+        body = mx_arena_keep_json(json_pack("{s:[s]}", "devices", victim->device_id));
         r = MX_SEND(.method = "POST", .path = mx_path(MX_V3 "/delete_devices"),
                     .as = alice, .body = body);
     } else {
-        body = json_object();
+        body = mx_arena_keep_json(json_object());
         r = MX_SEND(.method = "DELETE",
                     .path = mx_path(MX_V3 "/devices/%s", victim->device_id), .as = alice,
                     .body = body);
@@ -188,7 +191,7 @@ Test(asd, ASD_USER_STILL_UIA__namespace_user,
     const char *other = mx_unique("ASDEV");
     const char *why = NULL;
     const struct mx_resp *r;
-    json_auto_t *body = json_object();
+    json_t *body = mx_arena_keep_json(json_object());
 
     mx_require_appservice();
     u = mx_as_user_new();

@@ -7,6 +7,9 @@
  *       removed previously".
  *
  * Every test uses fresh users; UIA is completed with the password stage.
+ *
+ * JSON bodies built here go to the test arena (mx_arena_keep_json): a fatal
+ * assertion ends the test early, and the arena still frees them.
  */
 #include <jansson.h>
 #include <string.h>
@@ -101,7 +104,7 @@ Test(del, DEL_UNKNOWN,
                     "completed) gets 200") {
     const struct mx_user *alice;
     const struct mx_resp *r;
-    json_auto_t *body = json_object();
+    json_t *body = mx_arena_keep_json(json_object());
 
     mx_require_legacy_login();
     alice = mx_user_new();
@@ -121,7 +124,7 @@ Test(del, DEL_OTHER_USER,
     const struct mx_user *alice;
     const struct mx_user *bob;
     const struct mx_resp *r;
-    json_auto_t *body = json_object();
+    json_t *body = mx_arena_keep_json(json_object());
 
     mx_require_legacy_login();
     alice = mx_user_new();
@@ -141,13 +144,13 @@ Test(del, BULK_DELETE,
     const struct mx_user *alice;
     const struct mx_user *d1;
     const struct mx_user *d2;
-    json_auto_t *ids = NULL;
+    json_t *ids = NULL;
 
     mx_require_legacy_login();
     alice = mx_user_new();
     d1 = mx_login(alice, NULL, NULL);
     d2 = mx_login(alice, NULL, NULL);
-    ids = json_pack("[ss]", d1->device_id, d2->device_id);
+    ids = mx_arena_keep_json(json_pack("[ss]", d1->device_id, d2->device_id));
     mx_expect_json_object(mx_delete_devices_uia(alice, ids));
     expect_gone(alice, d1->device_id);
     expect_gone(alice, d2->device_id);
@@ -162,13 +165,13 @@ Test(del, BULK_IDEMPOTENT,
     const struct mx_user *alice;
     const struct mx_user *d1;
     const struct mx_user *d2;
-    json_auto_t *ids = NULL;
+    json_t *ids = NULL;
 
     mx_require_legacy_login();
     alice = mx_user_new();
     d1 = mx_login(alice, NULL, NULL);
     d2 = mx_login(alice, NULL, NULL);
-    ids = json_pack("[ss]", d1->device_id, d2->device_id);
+    ids = mx_arena_keep_json(json_pack("[ss]", d1->device_id, d2->device_id));
     mx_delete_devices_uia(alice, ids);
     /* Fails the test unless the repeated request ends in 200. */
     mx_expect_json_object(mx_delete_devices_uia(alice, ids));
@@ -184,14 +187,15 @@ Test(del, BULK_MIXED,
     const struct mx_user *alice;
     const struct mx_user *keep_out;
     const struct mx_user *dev;
-    json_auto_t *ids = NULL;
+    json_t *ids = NULL;
 
     mx_require_legacy_login();
     alice = mx_user_new();
     dev = mx_login(alice, NULL, NULL);
     keep_out = mx_login(alice, NULL, NULL);
     mx_delete_device_uia(alice, keep_out->device_id);
-    ids = json_pack("[sss]", mx_unique("NEVER"), dev->device_id, keep_out->device_id);
+    ids = mx_arena_keep_json(
+        json_pack("[sss]", mx_unique("NEVER"), dev->device_id, keep_out->device_id));
     mx_expect_json_object(mx_delete_devices_uia(alice, ids));
     expect_gone(alice, dev->device_id);
     expect_alive(alice);
@@ -206,13 +210,14 @@ Test(del, BULK_OTHER_USER,
     const struct mx_user *own;
     const struct mx_user *bob;
     const struct mx_resp *r;
-    json_auto_t *body = NULL;
+    json_t *body = NULL;
 
     mx_require_legacy_login();
     alice = mx_user_new();
     own = mx_login(alice, NULL, NULL);
     bob = mx_user_new();
-    body = json_pack("{s:[ss]}", "devices", own->device_id, bob->device_id);
+    body = mx_arena_keep_json(
+        json_pack("{s:[ss]}", "devices", own->device_id, bob->device_id));
     r = send_with_uia(alice, "POST", mx_path(MX_V3 "/delete_devices"), body, NULL);
     expect_handled(r);
     expect_alive(bob);
@@ -229,7 +234,7 @@ Test(del, BULK_MISSING,
     const struct mx_user *other;
     const struct mx_resp *r;
     json_t *devices;
-    json_auto_t *body = json_object();
+    json_t *body = mx_arena_keep_json(json_object());
 
     mx_require_legacy_login();
     alice = mx_user_new();
@@ -255,7 +260,7 @@ Test(del, BULK_EMPTY,
     const struct mx_user *other;
     const struct mx_resp *r;
     json_t *devices;
-    json_auto_t *body = json_pack("{s:[]}", "devices");
+    json_t *body = mx_arena_keep_json(json_pack("{s:[]}", "devices"));
     long first = 0;
 
     mx_require_legacy_login();

@@ -13,6 +13,9 @@
  * Tokens are checked at once after the 200. Deployments with token caches can
  * be given a settle budget (--settle-ms): the check then polls, bounded by
  * that budget, until the token is refused.
+ *
+ * JSON bodies built here go to the test arena (mx_arena_keep_json): a fatal
+ * assertion ends the test early, and the arena still frees them.
  */
 #include <jansson.h>
 #include <string.h>
@@ -101,13 +104,13 @@ static _Noreturn void skip_because(const char *why) {
 
 /* Deletes d through the given endpoint as owner, with UIA. */
 static void delete_one(const struct mx_user *owner, const struct mx_user *d, bool bulk) {
-    json_auto_t *ids = NULL;
+    json_t *ids = NULL;
 
     if (!bulk) {
         mx_delete_device_uia(owner, d->device_id);
         return;
     }
-    ids = json_pack("[s]", d->device_id);
+    ids = mx_arena_keep_json(json_pack("[s]", d->device_id));
     mx_delete_devices_uia(owner, ids);
 }
 
@@ -208,13 +211,13 @@ Test(tok, TOK_BULK,
     const struct mx_user *alice;
     const struct mx_user *d1;
     const struct mx_user *d2;
-    json_auto_t *ids = NULL;
+    json_t *ids = NULL;
 
     mx_require_legacy_login();
     alice = mx_user_new();
     d1 = mx_login(alice, NULL, NULL);
     d2 = mx_login(alice, NULL, NULL);
-    ids = json_pack("[ss]", d1->device_id, d2->device_id);
+    ids = mx_arena_keep_json(json_pack("[ss]", d1->device_id, d2->device_id));
     mx_delete_devices_uia(alice, ids);
     expect_token_dead(d1);
     expect_token_dead(d2);
@@ -230,7 +233,7 @@ Test(tok, TOK_AS_DELETE,
     const struct mx_user *d;
     const char *why = NULL;
     const struct mx_resp *r;
-    json_auto_t *body = json_object();
+    json_t *body = mx_arena_keep_json(json_object());
 
     mx_require_appservice();
     u = mx_as_user_new();

@@ -11,6 +11,9 @@
  * earlier successful UIA cannot let a request through unauthenticated. The
  * user's first device does the deleting; a second login is the device to
  * delete ("victim").
+ *
+ * JSON bodies built here go to the test arena (mx_arena_keep_json): a fatal
+ * assertion ends the test early, and the arena still frees them.
  */
 #include <jansson.h>
 #include <string.h>
@@ -173,11 +176,12 @@ UIA_TEST(UIA_WRONG_PASSWORD, "m.login.password with a wrong password gets 401 "
     const struct mx_user *alice;
     const struct mx_user *victim;
     const struct mx_resp *r;
-    json_auto_t *auth = NULL;
+    json_t *auth = NULL;
 
     fresh_pair(&alice, &victim);
     r = open_challenge(ep, alice, victim->device_id);
-    auth = mx_auth_password(alice, "mxdev-not-the-password", session_of(r));
+    auth = mx_arena_keep_json(
+        mx_auth_password(alice, "mxdev-not-the-password", session_of(r)));
     r = send_delete(ep, alice, victim->device_id, auth);
     mx_assert_status(r, 401);
     mx_expect_errcode(r, "M_FORBIDDEN");
@@ -193,12 +197,12 @@ UIA_TEST(UIA_OTHER_USER, "m.login.password with another user's valid credentials
     const struct mx_user *victim;
     const struct mx_user *bob;
     const struct mx_resp *r;
-    json_auto_t *auth = NULL;
+    json_t *auth = NULL;
 
     fresh_pair(&alice, &victim);
     bob = mx_user_new();
     r = open_challenge(ep, alice, victim->device_id);
-    auth = mx_auth_password(bob, bob->password, session_of(r));
+    auth = mx_arena_keep_json(mx_auth_password(bob, bob->password, session_of(r)));
     r = send_delete(ep, alice, victim->device_id, auth);
     mx_assert_that(r->status >= 400 && r->status < 500, r,
                    "expected a 4xx refusal: the password stage authenticated %s, not the "
@@ -216,13 +220,13 @@ UIA_TEST(UIA_NOT_OFFERED, "An auth type that is in no offered flow gets 401 and 
     const struct mx_user *victim;
     const struct mx_resp *r;
     const char *type = "m.login.dummy";
-    json_auto_t *auth = NULL;
+    json_t *auth = NULL;
 
     fresh_pair(&alice, &victim);
     r = open_challenge(ep, alice, victim->device_id);
     if (stage_offered(r, type))
         type = "m.login.mxdev_unknown_stage";
-    auth = json_pack("{s:s}", "type", type);
+    auth = mx_arena_keep_json(json_pack("{s:s}", "type", type));
     if (session_of(r) != NULL)
         json_object_set_new(auth, "session", json_string(session_of(r)));
     r = send_delete(ep, alice, victim->device_id, auth);
@@ -237,11 +241,11 @@ UIA_TEST(UIA_SUCCESS, "The correct password with the session gets 200 with a JSO
     const struct mx_user *alice;
     const struct mx_user *victim;
     const struct mx_resp *r;
-    json_auto_t *auth = NULL;
+    json_t *auth = NULL;
 
     fresh_pair(&alice, &victim);
     r = open_challenge(ep, alice, victim->device_id);
-    auth = mx_auth_password(alice, alice->password, session_of(r));
+    auth = mx_arena_keep_json(mx_auth_password(alice, alice->password, session_of(r)));
     r = send_delete(ep, alice, victim->device_id, auth);
     mx_assert_status(r, 200);
     mx_expect_json_object(r);
@@ -261,8 +265,8 @@ UIA_TEST(UIA_SESSION_ECHO, "The session stays the same across a failed and the "
     const struct mx_user *victim;
     const struct mx_resp *r;
     const char *session;
-    json_auto_t *wrong = NULL;
-    json_auto_t *right = NULL;
+    json_t *wrong = NULL;
+    json_t *right = NULL;
 
     fresh_pair(&alice, &victim);
     r = open_challenge(ep, alice, victim->device_id);
@@ -272,13 +276,14 @@ UIA_TEST(UIA_SESSION_ECHO, "The session stays the same across a failed and the "
         mx_observe("the challenge carries no session; nothing to compare");
         return;
     }
-    wrong = mx_auth_password(alice, "mxdev-not-the-password", session);
+    wrong =
+        mx_arena_keep_json(mx_auth_password(alice, "mxdev-not-the-password", session));
     r = send_delete(ep, alice, victim->device_id, wrong);
     mx_assert_status(r, 401);
     mx_expect_that(session_of(r) != NULL && strcmp(session_of(r), session) == 0, r,
                    "after a failed stage the 401 should carry the same session \"%s\"",
                    session);
-    right = mx_auth_password(alice, alice->password, session);
+    right = mx_arena_keep_json(mx_auth_password(alice, alice->password, session));
     r = send_delete(ep, alice, victim->device_id, right);
     mx_expect_that(r->status == 200, r,
                    "the original session should still complete the deletion after a "
@@ -298,7 +303,7 @@ UIA_TEST(UIA_SESSION_BOUND, "A UIA session opened to delete device A cannot comp
     const struct mx_user *dev_b;
     const struct mx_resp *r;
     const char *session;
-    json_auto_t *auth = NULL;
+    json_t *auth = NULL;
 
     fresh_pair(&alice, &dev_a);
     dev_b = mx_login(alice, NULL, NULL);
@@ -308,7 +313,7 @@ UIA_TEST(UIA_SESSION_BOUND, "A UIA session opened to delete device A cannot comp
         mx_observe("the challenge carries no session; nothing can be bound to it");
         return;
     }
-    auth = mx_auth_password(alice, alice->password, session);
+    auth = mx_arena_keep_json(mx_auth_password(alice, alice->password, session));
     r = send_delete(EP_DELETE_DEVICE, alice, dev_b->device_id, auth);
     mx_expect_that(
         r->status != 200, r,
