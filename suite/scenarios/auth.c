@@ -71,7 +71,7 @@ static const struct mx_resp *call(const struct endpoint *ep, const struct contex
     if (ep->target == TARGET_UNKNOWN) {
         id = ctx->unknown_id;
     }
-    json_auto_t *body = NULL;
+    json_t *body = NULL;
     switch (ep->body) {
         case BODY_NONE:
             break;
@@ -87,6 +87,7 @@ static const struct mx_resp *call(const struct endpoint *ep, const struct contex
     }
     const char *path =
         ep->target == TARGET_NONE ? mx_path(ep->path) : mx_path(ep->path, id);
+    mx_arena_keep_json(body);
     return MX_SEND(.method = ep->method, .path = path, .as = as, .token = token,
                    .token_in = token_in, .body = body);
 }

@@ -55,9 +55,10 @@ static void collect(struct samples *set) {
     const struct mx_user *u = mx_user_new();
     const struct mx_user *d = mx_login(u, NULL, "mxdev err sample");
     const char *unknown = mx_unique("NOSUCHDEV");
-    json_auto_t *name = json_pack("{s:s}", "display_name", "mxdev err renamed");
-    json_auto_t *empty = json_object();
-    json_auto_t *bulk = json_pack("{s:[s]}", "devices", d->device_id);
+    json_t *name =
+        mx_arena_keep_json(json_pack("{s:s}", "display_name", "mxdev err renamed"));
+    json_t *empty = mx_arena_keep_json(json_object());
+    json_t *bulk = mx_arena_keep_json(json_pack("{s:[s]}", "devices", d->device_id));
     const char *own = mx_path(MX_V3 "/devices/%s", u->device_id);
     const char *other = mx_path(MX_V3 "/devices/%s", d->device_id);
 
@@ -96,8 +97,8 @@ static void collect(struct samples *set) {
     if (challenge->json) {
         session = json_string_value(json_object_get(challenge->json, "session"));
     }
-    json_auto_t *wrong =
-        json_pack("{s:o}", "auth", mx_auth_password(u, "mxdev-wrong-password", session));
+    json_t *wrong = mx_arena_keep_json(
+        json_pack("{s:o}", "auth", mx_auth_password(u, "mxdev-wrong-password", session)));
     add(set, "DELETE /devices/{id} with a wrong password (UIA stage failed)",
         MX_SEND(.method = "DELETE", .path = other, .as = u, .body = wrong));
     set->s[set->n - 1].stage_failed = true;
@@ -176,7 +177,7 @@ Test(err, ERR_SCHEMA,
     const struct mx_user *a = mx_login(u, NULL, "mxdev schema delete");
     const struct mx_user *b = mx_login(u, NULL, "mxdev schema bulk");
     mx_expect_schema(mx_delete_device_uia(u, a->device_id));
-    json_auto_t *devices = json_pack("[s]", b->device_id);
+    json_t *devices = mx_arena_keep_json(json_pack("[s]", b->device_id));
     mx_expect_schema(mx_delete_devices_uia(u, devices));
 }
 
@@ -198,7 +199,7 @@ Test(err, ERR_UNRECOGNIZED__wrong_method,
      .description = "A known path with a wrong method (PATCH /devices) gives 405 "
                     "M_UNRECOGNIZED.") {
     const struct mx_user *u = mx_user_new();
-    json_auto_t *body = json_object();
+    json_t *body = mx_arena_keep_json(json_object());
     const struct mx_resp *r =
         MX_SEND(.method = "PATCH", .path = MX_V3 "/devices", .as = u, .body = body);
     mx_assert_error(r, 405);
@@ -271,9 +272,9 @@ Test(err, ERR_RATELIMIT,
          "it SHOULD carry a Retry-After header.") {
     enum { BURST = 40 };
     const struct mx_user *u = mx_user_new();
-    json_auto_t *login = json_pack("{s:s, s:{s:s, s:s}, s:s}", "type", "m.login.password",
-                                   "identifier", "type", "m.id.user", "user", u->user_id,
-                                   "password", "mxdev-wrong-password");
+    json_t *login = mx_arena_keep_json(json_pack(
+        "{s:s, s:{s:s, s:s}, s:s}", "type", "m.login.password", "identifier", "type",
+        "m.id.user", "user", u->user_id, "password", "mxdev-wrong-password"));
     const struct mx_resp *limited = NULL;
     int sent = 0;
     long last_status = 0;

@@ -111,10 +111,10 @@ Test(get, GET_OTHER_USER,
  * device with that ID. */
 static const char *login_with_id(const struct mx_user *account, const char *device_id,
                                  const char *name, char *why, size_t why_len) {
-    json_auto_t *body = json_pack(
+    json_t *body = mx_arena_keep_json(json_pack(
         "{s:s, s:{s:s, s:s}, s:s, s:s, s:s}", "type", "m.login.password", "identifier",
         "type", "m.id.user", "user", account->user_id, "password", account->password,
-        "device_id", device_id, "initial_device_display_name", name);
+        "device_id", device_id, "initial_device_display_name", name));
     const struct mx_resp *r =
         MX_SEND(.method = "POST", .path = MX_V3 "/login", .body = body);
     if (r->status != 200 || !r->json) {
@@ -177,7 +177,7 @@ static void check_encoded(const char *suffix) {
         skip_because(reason);
     }
     const struct mx_user *a = mx_as_user_new();
-    json_auto_t *body = json_pack("{s:s}", "display_name", name);
+    json_t *body = mx_arena_keep_json(json_pack("{s:s}", "display_name", name));
     const char *path = mx_path(MX_V3 "/devices/%s", id);
     const struct mx_resp *r = MX_SEND(.method = "PUT", .path = path, .appservice = true,
                                       .assert_user = a->user_id, .body = body);
@@ -190,7 +190,7 @@ static void check_encoded(const char *suffix) {
         skip_because(reason);
     }
     expect_addressed(a, true, id);
-    json_auto_t *none = json_object();
+    json_t *none = mx_arena_keep_json(json_object());
     r = MX_SEND(.method = "DELETE", .path = path, .appservice = true,
                 .assert_user = a->user_id, .body = none);
     mx_expect_status(r, 200);

@@ -23,7 +23,7 @@ TestSuite(put, .init = mx_test_init, .fini = mx_test_fini);
 
 static const struct mx_resp *put_name(const struct mx_user *as, const char *device_id,
                                       const char *name) {
-    json_auto_t *body = json_pack("{s:s}", "display_name", name);
+    json_t *body = mx_arena_keep_json(json_pack("{s:s}", "display_name", name));
     return MX_SEND(.method = "PUT", .path = mx_path(MX_V3 "/devices/%s", device_id),
                    .as = as, .body = body);
 }
@@ -63,7 +63,7 @@ Test(put, PUT_EMPTY,
                     "unchanged.") {
     const struct mx_user *u = mx_user_new();
     const struct mx_user *d = mx_login(u, NULL, "mxdev kept name");
-    json_auto_t *body = json_object();
+    json_t *body = mx_arena_keep_json(json_object());
     const struct mx_resp *r =
         MX_SEND(.method = "PUT", .path = mx_path(MX_V3 "/devices/%s", d->device_id),
                 .as = u, .body = body);
@@ -204,7 +204,7 @@ Test(put, PUT_LONG_NAME,
 static void check_bad_type(json_t *value, const char *what) {
     const struct mx_user *u = mx_user_new();
     const struct mx_user *d = mx_login(u, NULL, "mxdev typed name");
-    json_auto_t *body = json_pack("{s:O}", "display_name", value);
+    json_t *body = mx_arena_keep_json(json_pack("{s:O}", "display_name", value));
     const struct mx_resp *r =
         MX_SEND(.method = "PUT", .path = mx_path(MX_V3 "/devices/%s", d->device_id),
                 .as = u, .body = body);
@@ -221,7 +221,7 @@ Test(put, PUT_BAD_TYPE__number,
      .description =
          "{\"display_name\": 42} answers 400 M_BAD_JSON or M_INVALID_PARAM and "
          "leaves the name unchanged.") {
-    json_auto_t *v = json_integer(42);
+    json_t *v = mx_arena_keep_json(json_integer(42));
     check_bad_type(v, "after PUT with display_name 42 the name must be kept");
 }
 
@@ -229,13 +229,13 @@ Test(put, PUT_BAD_TYPE__array,
      .description =
          "{\"display_name\": []} answers 400 M_BAD_JSON or M_INVALID_PARAM and "
          "leaves the name unchanged.") {
-    json_auto_t *v = json_array();
+    json_t *v = mx_arena_keep_json(json_array());
     check_bad_type(v, "after PUT with display_name [] the name must be kept");
 }
 
 Test(put, PUT_BAD_TYPE__null,
      .description = "{\"display_name\": null} answers 400 M_BAD_JSON or M_INVALID_PARAM "
                     "and leaves the name unchanged.") {
-    json_auto_t *v = json_null();
+    json_t *v = mx_arena_keep_json(json_null());
     check_bad_type(v, "after PUT with display_name null the name must be kept");
 }
