@@ -42,15 +42,6 @@ static const char *bearer_token(const char *header) {
     return *header != '\0' ? header : NULL;
 }
 
-/* Whether any deviation needs to know the recently active users. */
-static bool tracking_users(void) {
-    return mock_deviates(DEV_LIST_LEAKS_OTHER_USER) ||
-           mock_deviates(DEV_GET_OTHER_USER_LEAK) ||
-           mock_deviates(DEV_PUT_OTHER_USER_RENAMES) ||
-           mock_deviates(DEV_DELETE_OTHER_USER) ||
-           mock_deviates(DEV_BULK_DELETES_OTHER_USER);
-}
-
 static int set_identity(struct mock_ctx *ctx, const char *user_id,
                         const char *device_id) {
     ctx->who.user_id = strdup(user_id);
@@ -60,7 +51,7 @@ static int set_identity(struct mock_ctx *ctx, const char *user_id,
         mock_error(ctx->reply, 500, "M_UNKNOWN", "Out of memory");
         return -1;
     }
-    if (tracking_users())
+    if (mock_dev_tracks_users())
         mock_dev_note_user(user_id);
     return 0;
 }

@@ -247,6 +247,12 @@ void mock_deviations_reset(void) {
     ring_clean(&dead_tokens);
 }
 
+bool mock_dev_tracks_users(void) {
+    return enabled[DEV_LIST_LEAKS_OTHER_USER] || enabled[DEV_GET_OTHER_USER_LEAK] ||
+           enabled[DEV_PUT_OTHER_USER_RENAMES] || enabled[DEV_DELETE_OTHER_USER] ||
+           enabled[DEV_BULK_DELETES_OTHER_USER];
+}
+
 void mock_dev_note_user(const char *user_id) {
     for (size_t i = 0; i < RING_SIZE; i++) {
         if (recent_users.e[i].a != NULL && strcmp(recent_users.e[i].a, user_id) == 0)

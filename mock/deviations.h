@@ -103,6 +103,8 @@ void mock_deviations_print(FILE *out);
 
 /* ---- bookkeeping, all under the store lock ---- */
 
+/* Whether any switched-on deviation needs the recently active users. */
+bool mock_dev_tracks_users(void);
 /* Remembers user_id as recently active (for the deviations that leak into
  * or act on another user's devices). */
 void mock_dev_note_user(const char *user_id);

@@ -77,6 +77,8 @@ static void start_session(struct mock_ctx *ctx, const char *user_id,
     store_device_seen(st, user_id, device_id,
                       ctx->req->client_ip != NULL ? ctx->req->client_ip : "unknown",
                       ctx->now_ms);
+    if (mock_dev_tracks_users())
+        mock_dev_note_user(user_id);
     mock_reply_json(ctx->reply, 200,
                     json_pack("{s:s,s:s,s:s,s:s}", "user_id", user_id, "access_token",
                               token, "device_id", device_id, "home_server",
