@@ -215,7 +215,7 @@ void mx_test_fini(void) {
         if (status != 200) {
             json_array_foreach(t->tokens, j, tok) {
                 MX_SEND(.method = "POST", .path = MX_V3 "/logout",
-                        .token = json_string_value(tok), .body = json_object());
+                        .token = json_string_value(tok), .raw_body = "{}");
             }
         }
     }
