@@ -142,7 +142,8 @@ static int parse_args(int argc, char **argv, struct options *o) {
     }
     opterr = 0;
     for (;;) {
-        int c = getopt_long(argc, argv, "", long_options, NULL);
+        int idx = -1;
+        int c = getopt_long(argc, argv, ":", long_options, &idx);
         if (c == -1)
             break;
         const char *arg = optarg;
@@ -206,8 +207,8 @@ static int parse_args(int argc, char **argv, struct options *o) {
                 return EXIT_USAGE;
         }
         if (bad) {
-            fprintf(stderr, "mock-homeserver: invalid value '%s' for %s\n",
-                    arg != NULL ? arg : "", argv[optind - 1]);
+            fprintf(stderr, "mock-homeserver: invalid value '%s' for --%s\n",
+                    arg != NULL ? arg : "", idx >= 0 ? long_options[idx].name : "?");
             return EXIT_USAGE;
         }
     }
@@ -277,7 +278,6 @@ int main(int argc, char **argv) {
         mock_server_start(&state, o.cfg.listen_addr, o.cfg.listen_port, err, sizeof err);
     if (srv == NULL) {
         fprintf(stderr, "mock-homeserver: %s\n", err);
-        status = 1;
         goto out;
     }
     bool v6 = strchr(o.cfg.listen_addr, ':') != NULL;
