@@ -21,27 +21,32 @@ const char *mx_describe(const struct mx_resp *r);
     do {                                                                                 \
         struct mx_error mx_err_ = {{0}};                                                 \
         int mx_rc_ = (call);                                                             \
-        crfn(mx_rc_ == 0, "%s%s\n%s", mx_current_id(), mx_err_.text, mx_describe(r));   \
+        crfn(mx_rc_ == 0, "%s%s\n%s", mx_current_id(), mx_err_.text, mx_describe(r));    \
     } while (0)
 
-#define mx_assert_status(r, st) MX_CHECK_(cr_assert, mx_match_status((r), (st), &mx_err_), (r))
-#define mx_expect_status(r, st) MX_CHECK_(cr_expect, mx_match_status((r), (st), &mx_err_), (r))
+#define mx_assert_status(r, st)                                                          \
+    MX_CHECK_(cr_assert, mx_match_status((r), (st), &mx_err_), (r))
+#define mx_expect_status(r, st)                                                          \
+    MX_CHECK_(cr_expect, mx_match_status((r), (st), &mx_err_), (r))
 /* Status and the standard error body. */
-#define mx_assert_error(r, st)                                                          \
+#define mx_assert_error(r, st)                                                           \
     do {                                                                                 \
         mx_assert_status((r), (st));                                                     \
         MX_CHECK_(cr_expect, mx_match_error_shape((r), &mx_err_), (r));                  \
     } while (0)
 /* errcode among the given alternatives: mx_expect_errcode(r, "M_BAD_JSON", ...). */
-#define mx_expect_errcode(r, ...)                                                       \
-    MX_CHECK_(cr_expect,                                                                 \
-              mx_match_errcode_in((r), (const char *const[]){__VA_ARGS__, NULL}, &mx_err_), \
-              (r))
-#define mx_assert_errcode(r, ...)                                                       \
-    MX_CHECK_(cr_assert,                                                                 \
-              mx_match_errcode_in((r), (const char *const[]){__VA_ARGS__, NULL}, &mx_err_), \
-              (r))
-#define mx_expect_json_object(r) MX_CHECK_(cr_expect, mx_match_json_object((r), &mx_err_), (r))
+#define mx_expect_errcode(r, ...)                                                        \
+    MX_CHECK_(                                                                           \
+        cr_expect,                                                                       \
+        mx_match_errcode_in((r), (const char *const[]){__VA_ARGS__, NULL}, &mx_err_),    \
+        (r))
+#define mx_assert_errcode(r, ...)                                                        \
+    MX_CHECK_(                                                                           \
+        cr_assert,                                                                       \
+        mx_match_errcode_in((r), (const char *const[]){__VA_ARGS__, NULL}, &mx_err_),    \
+        (r))
+#define mx_expect_json_object(r)                                                         \
+    MX_CHECK_(cr_expect, mx_match_json_object((r), &mx_err_), (r))
 #define mx_expect_uia_challenge(r)                                                       \
     MX_CHECK_(cr_expect, mx_match_uia_challenge((r), &mx_err_), (r))
 #define mx_assert_uia_challenge(r)                                                       \

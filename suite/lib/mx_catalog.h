@@ -13,8 +13,8 @@ struct mx_requirement {
     const char *id;    /* "UIA-WRONG-PASSWORD" */
     const char *group; /* "uia" */
     enum mx_level level;
-    int since;         /* 0 or 116..120 */
-    int until;         /* 0 or 116..120, inclusive */
+    int since; /* 0 or 116..120 */
+    int until; /* 0 or 116..120, inclusive */
     const char *rule;
 };
 

@@ -19,7 +19,8 @@ void mx_error_set(struct mx_error *err, const char *fmt, ...);
 /* The HTTP status equals status (a transport failure never matches). */
 int mx_match_status(const struct mx_resp *r, long status, struct mx_error *err);
 /* The status is one of the zero-terminated list. */
-int mx_match_status_in(const struct mx_resp *r, const long *statuses, struct mx_error *err);
+int mx_match_status_in(const struct mx_resp *r, const long *statuses,
+                       struct mx_error *err);
 /* ERR-JSON: Content-Type application/json and a JSON object body. */
 int mx_match_json_object(const struct mx_resp *r, struct mx_error *err);
 /* ERR-SHAPE: a JSON object with string errcode and string error. */
