@@ -30,6 +30,8 @@ status=$?
 echo "prepare: $((SECONDS - started)) s, matrix-synapse $(bash "$SYNAPSE" version)"
 
 trap 'bash "$SYNAPSE" stop' EXIT
+trap 'exit 130' INT
+trap 'exit 143' TERM
 started=$SECONDS
 start_out=$(bash "$SYNAPSE" start)
 status=$?

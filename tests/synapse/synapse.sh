@@ -23,6 +23,9 @@
 # debootstrap, no mirror reachable); the reason is printed on one line.
 
 set -euo pipefail
+# A signal ends the script through exit, so the EXIT traps (stop, unmount) run.
+trap 'exit 130' INT
+trap 'exit 143' TERM
 
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 source_dir=${MXDEV_SOURCE_DIR:-$(cd "$here/../.." && pwd)}
@@ -102,8 +105,16 @@ safe_rm() {
     rm -rf "$dir"
 }
 
+need_tools() {
+    local t
+    for t in curl python3 chroot setsid mountpoint; do
+        command -v "$t" >/dev/null || skip "the host has no $t"
+    done
+}
+
 check_host() {
     [ "$(id -u)" = 0 ] || skip "needs root for debootstrap and chroot (uid $(id -u))"
+    need_tools
     if ! command -v debootstrap >/dev/null; then
         if command -v apt-get >/dev/null; then
             log "installing debootstrap with apt-get"
@@ -189,7 +200,7 @@ EOF
     {
         chroot "$tmp" /usr/bin/env DEBIAN_FRONTEND=noninteractive apt-get update &&
             chroot "$tmp" /usr/bin/env DEBIAN_FRONTEND=noninteractive \
-                apt-get install -y matrix-synapse curl &&
+                apt-get install -y matrix-synapse &&
             chroot "$tmp" apt-get clean
     } >"$cache/apt.log" 2>&1 || status=$?
     unmount_all "$tmp"
@@ -378,11 +389,15 @@ start_once() {
 
 cmd_start() {
     [ "$(id -u)" = 0 ] || skip "needs root for chroot (uid $(id -u))"
+    need_tools
     [ -n "$(installed_version)" ] || die "no prepared chroot in $root: run '$0 prepare' first"
     mkdir -p "$state"
+    # One instance per cache. A leftover one (its caller was killed before it
+    # could stop it) would hold the chroot's data dir: replace it.
     if [ -f "$state/pid" ] && kill -0 "$(cat "$state/pid")" 2>/dev/null; then
-        die "Synapse already running (pid $(cat "$state/pid")); '$0 stop' first"
+        log "stopping a leftover Synapse (pid $(cat "$state/pid")) of an earlier run"
     fi
+    cmd_stop
     trap 'cmd_stop' EXIT
     mount_run
     local secret attempt port rc
@@ -426,15 +441,20 @@ cmd_run() {
     [ $# -gt 0 ] || die "usage: $0 run -- COMMAND [ARGS...]"
     cmd_start >/dev/null
     trap 'cmd_stop' EXIT
-    local status=0
-    (
-        export MATRIX_HOMESERVER
-        MATRIX_HOMESERVER=$(cat "$state/url")
-        export MXDEV_SHARED_SECRET
-        MXDEV_SHARED_SECRET=$(cat "$state/shared_secret")
-        export MXDEV_SYNAPSE_SERVER_NAME=$server_name
-        "$@"
-    ) || status=$?
+    local status=0 child
+    export MATRIX_HOMESERVER MXDEV_SHARED_SECRET MXDEV_SYNAPSE_SERVER_NAME
+    MATRIX_HOMESERVER=$(cat "$state/url")
+    MXDEV_SHARED_SECRET=$(cat "$state/shared_secret")
+    MXDEV_SYNAPSE_SERVER_NAME=$server_name
+    # In the background, so a signal to us is handled at once (bash defers
+    # traps while a foreground child runs): pass it on, then stop Synapse.
+    "$@" &
+    child=$!
+    trap 'kill -TERM "$child" 2>/dev/null; exit 130' INT
+    trap 'kill -TERM "$child" 2>/dev/null; exit 143' TERM
+    wait "$child" || status=$?
+    trap 'exit 130' INT
+    trap 'exit 143' TERM
     cmd_stop
     trap - EXIT
     return "$status"
