@@ -21,7 +21,8 @@
 static const char *mode = "hang";
 
 static const char versions_body[] = "{\"versions\":[\"v1.16\",\"v1.17\"]}";
-static const char html502_body[] = "<html><body><h1>502 Bad Gateway</h1>nginx</body></html>\n";
+static const char html502_body[] =
+    "<html><body><h1>502 Bad Gateway</h1>nginx</body></html>\n";
 
 static const char truncated_reply[] =
     "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 500\r\n"
@@ -29,8 +30,7 @@ static const char truncated_reply[] =
 
 static const char garbage_reply[] = "\x01\x02 this is not HTTP at all \xff\xfe\r\n\r\n";
 
-static void send_all(int fd, const char *buf, size_t len)
-{
+static void send_all(int fd, const char *buf, size_t len) {
     while (len > 0) {
         ssize_t n = send(fd, buf, len, MSG_NOSIGNAL);
         if (n <= 0)
@@ -41,8 +41,7 @@ static void send_all(int fd, const char *buf, size_t len)
 }
 
 /* A complete response with the right Content-Length. */
-static void send_reply(int fd, const char *status, const char *type, const char *body)
-{
+static void send_reply(int fd, const char *status, const char *type, const char *body) {
     char head[256];
     int n = snprintf(head, sizeof head,
                      "HTTP/1.1 %s\r\nContent-Type: %s\r\nContent-Length: %zu\r\n"
@@ -53,8 +52,7 @@ static void send_reply(int fd, const char *status, const char *type, const char 
 }
 
 /* Reads until the end of the request head; returns 0, or -1 when the peer left. */
-static int read_head(int fd, char *buf, size_t size)
-{
+static int read_head(int fd, char *buf, size_t size) {
     size_t used = 0;
     while (used + 1 < size) {
         ssize_t n = recv(fd, buf + used, size - 1 - used, 0);
@@ -68,16 +66,14 @@ static int read_head(int fd, char *buf, size_t size)
     return 0;
 }
 
-static void hang(int fd)
-{
+static void hang(int fd) {
     char sink[512];
     /* Holds the connection until the client gives up. */
     while (recv(fd, sink, sizeof sink, 0) > 0)
         ;
 }
 
-static void *on_connection(void *arg)
-{
+static void *on_connection(void *arg) {
     int fd = (int)(intptr_t)arg;
     char head[8192];
     if (read_head(fd, head, sizeof head) != 0)
@@ -104,8 +100,7 @@ out:
     return NULL;
 }
 
-int main(int argc, char **argv)
-{
+int main(int argc, char **argv) {
     unsigned lifetime = 120;
     for (int i = 1; i < argc; i++) {
         if (strcmp(argv[i], "--lifetime") == 0 && i + 1 < argc)

@@ -2,7 +2,11 @@
 # The catalogue (fixtures/requirements.tsv) and the suite agree: every
 # requirement has a test, every test names a requirement of the catalogue.
 source "$(dirname "$0")/lib.sh"
-"$SUITE" --list-checks >"$work/tests" || fail "device-conformance --list-checks failed"
+# criterion's --list prints "group: N tests" and then one "├── TEST" line a test.
+"$SUITE" -- --list >"$work/list" 2>&1 || fail "device-conformance -- --list failed"
+awk '/^[a-z]+: [0-9]+ tests?$/ {g=substr($1, 1, length($1)-1); next}
+     /(├|└)── / {print g "/" $2}' "$work/list" >"$work/tests"
+[ -s "$work/tests" ] || fail "no tests listed: $(head -3 "$work/list")"
 grep -v '^#' "$FIXTURES/requirements.tsv" | cut -f1 | sort -u >"$work/catalogue"
 # "group/UIA_WRONG_PASSWORD__variant" -> "UIA-WRONG-PASSWORD"
 sed -E 's|^[a-z]+/||; s|__.*$||; s|_|-|g' "$work/tests" | sort -u >"$work/tested"

@@ -13,16 +13,17 @@ total=$(grep -c . "$work/deviations.tsv")
 
 # One run per deviation; runs in parallel, each with its own mock and port.
 run_one() {
-    local name=$1 ids=$2 dir=$work/run.$1 url fifo line pid status
+    local name=$1 ids=$2 version=$3 dir=$work/run.$1 url fifo line pid status
     mkdir -p "$dir"
     fifo=$dir/fifo && mkfifo "$fifo"
-    "$MOCK" --appservice "$AS_REG" --deviate "$name" >"$fifo" 2>"$dir/mock.err" &
+    "$MOCK" --appservice "$AS_REG" --spec-version "$version" --deviate "$name" >"$fifo" 2>"$dir/mock.err" &
     pid=$!
     if ! read -r -t 10 line <"$fifo"; then
         echo "$name	error	mock did not start"; kill "$pid" 2>/dev/null; return
     fi
     url=${line#listening on }
     timeout 300 "$SUITE" --homeserver "$url" --as-registration "$AS_REG" --strict \
+        --spec-version "$version" \
         --report-dir "$dir/reports" >"$dir/suite.log" 2>&1
     status=$?
     kill -TERM "$pid" 2>/dev/null; wait "$pid" 2>/dev/null
@@ -44,8 +45,17 @@ PY
 }
 export -f run_one
 export MOCK SUITE AS_REG work
-cut -f1,2 "$work/deviations.tsv" |
-    xargs -P "$(nproc)" -L1 bash -c 'run_one "$0" "$1"' >"$work/matrix.tsv"
+# A deviation runs at the spec version where its rules apply: 1.17 unless
+# every requirement it breaks starts later (1.20) or ended earlier (1.16).
+awk -F'\t' 'NR == FNR { if ($1 !~ /^#/) { since[$1] = $4; until[$1] = $5 }; next }
+    { n = split($2, ids, ","); v = "1.17"; late = 1; early = 1
+      for (i = 1; i <= n; i++) {
+          if (since[ids[i]] != "1.20") late = 0
+          if (until[ids[i]] != "1.16") early = 0
+      }
+      if (late) v = "1.20"; else if (early) v = "1.16"
+      print $1 "\t" $2 "\t" v }' "$FIXTURES/requirements.tsv" "$work/deviations.tsv" |
+    xargs -P "$(nproc)" -L1 bash -c 'run_one "$0" "$1" "$2"' >"$work/matrix.tsv"
 
 python3 - "$work/matrix.tsv" "$work/deviations.tsv" "$out_dir" <<'PY'
 import json, sys

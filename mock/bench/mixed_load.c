@@ -42,8 +42,7 @@ struct body_buf {
     size_t len;
 };
 
-static size_t on_body(char *ptr, size_t size, size_t n, void *arg)
-{
+static size_t on_body(char *ptr, size_t size, size_t n, void *arg) {
     struct body_buf *b = arg;
     size_t add = size * n;
     char *grown = realloc(b->data, b->len + add + 1);
@@ -59,8 +58,7 @@ static size_t on_body(char *ptr, size_t size, size_t n, void *arg)
 /* Performs one request; returns the status (0 on transport failure) and, in
  * *out, the parsed body (new reference, NULL when not a JSON object). */
 static long request(CURL *h, const char *method, const char *path, const char *token,
-                    json_t *body, json_t **out)
-{
+                    json_t *body, json_t **out) {
     char url[1024], auth[512];
     struct body_buf buf = {0};
     struct curl_slist *headers = NULL;
@@ -101,22 +99,20 @@ static long request(CURL *h, const char *method, const char *path, const char *t
 }
 
 /* Counts one answer: right status and a JSON object body. */
-static void tally(int op, long status, long want, json_t *body)
-{
+static void tally(int op, long status, long want, json_t *body) {
     if (status == want && body) {
         atomic_fetch_add(&counts.ok, 1);
         atomic_fetch_add(&counts.by_op[op], 1);
     } else {
         long n = atomic_fetch_add(&counts.failed, 1);
         if (n < 5)
-            fprintf(stderr, "mixed-load: %s answered %ld (expected %ld)%s\n", op_names[op],
-                    status, want, body ? "" : ", body not a JSON object");
+            fprintf(stderr, "mixed-load: %s answered %ld (expected %ld)%s\n",
+                    op_names[op], status, want, body ? "" : ", body not a JSON object");
     }
     json_decref(body);
 }
 
-static void *on_client(void *arg)
-{
+static void *on_client(void *arg) {
     int id = (int)(long)arg;
     CURL *h = curl_easy_init();
     char user[128], pass[64], dev[64], as_user[128], path[512];
@@ -130,8 +126,8 @@ static void *on_client(void *arg)
     snprintf(as_user, sizeof as_user, "%s%ld_%d", cfg.ns_prefix, cfg.run_tag, id);
 
     /* Set-up: a password user and an application-service user. */
-    json_t *reg = json_pack("{s:s, s:s, s:s, s:{s:s}}", "username", user, "password", pass,
-                            "device_id", dev, "auth", "type", "m.login.dummy");
+    json_t *reg = json_pack("{s:s, s:s, s:s, s:{s:s}}", "username", user, "password",
+                            pass, "device_id", dev, "auth", "type", "m.login.dummy");
     st = request(h, "POST", "/_matrix/client/v3/register", NULL, reg, &reply);
     json_decref(reg);
     if (st != 200 || !json_string_value(json_object_get(reply, "access_token"))) {
@@ -147,11 +143,12 @@ static void *on_client(void *arg)
     st = request(h, "POST", "/_matrix/client/v3/register", cfg.as_token, as_reg, &reply);
     json_decref(as_reg);
     if (st == 200 && json_string_value(json_object_get(reply, "user_id")))
-        snprintf(as_user, sizeof as_user, "%s", json_string_value(json_object_get(reply, "user_id")));
+        snprintf(as_user, sizeof as_user, "%s",
+                 json_string_value(json_object_get(reply, "user_id")));
     json_decref(reply);
     if (st != 200) {
-        fprintf(stderr, "mixed-load: client %d could not register %s (%ld)\n", id, as_user,
-                st);
+        fprintf(stderr, "mixed-load: client %d could not register %s (%ld)\n", id,
+                as_user, st);
         atomic_fetch_add(&counts.failed, 1);
         goto out;
     }
@@ -162,13 +159,15 @@ static void *on_client(void *arg)
         json_t *body = NULL;
         switch (op) {
             case 0: /* login again on the same device: replaces its token */
-                body = json_pack("{s:s, s:{s:s, s:s}, s:s, s:s}", "type", "m.login.password",
-                                 "identifier", "type", "m.id.user", "user", user, "password",
-                                 pass, "device_id", dev);
+                body = json_pack("{s:s, s:{s:s, s:s}, s:s, s:s}", "type",
+                                 "m.login.password", "identifier", "type", "m.id.user",
+                                 "user", user, "password", pass, "device_id", dev);
                 st = request(h, "POST", "/_matrix/client/v3/login", NULL, body, &reply);
-                if (st == 200 && json_string_value(json_object_get(reply, "access_token"))) {
+                if (st == 200 &&
+                    json_string_value(json_object_get(reply, "access_token"))) {
                     free(token);
-                    token = strdup(json_string_value(json_object_get(reply, "access_token")));
+                    token =
+                        strdup(json_string_value(json_object_get(reply, "access_token")));
                 }
                 tally(op, st, 200, reply);
                 break;
@@ -177,7 +176,8 @@ static void *on_client(void *arg)
                 tally(op, st, 200, reply);
                 break;
             case 2:
-                body = json_pack("{s:s}", "display_name", i % 2 ? "load odd" : "load even");
+                body =
+                    json_pack("{s:s}", "display_name", i % 2 ? "load odd" : "load even");
                 snprintf(path, sizeof path, "/_matrix/client/v3/devices/%s", dev);
                 st = request(h, "PUT", path, token, body, &reply);
                 tally(op, st, 200, reply);
@@ -206,8 +206,7 @@ out:
     return NULL;
 }
 
-int main(int argc, char **argv)
-{
+int main(int argc, char **argv) {
     if (argc < 4) {
         fprintf(stderr, "usage: mixed-load URL AS_TOKEN NS_PREFIX [--clients N] "
                         "[--seconds S]\n");
@@ -239,8 +238,9 @@ int main(int argc, char **argv)
     curl_global_cleanup();
 
     long ok = atomic_load(&counts.ok), failed = atomic_load(&counts.failed);
-    printf("mixed-load: %d clients, %d s: %ld answers right, %ld wrong (%.0f requests/s)\n",
-           cfg.clients, cfg.seconds, ok, failed, (double)(ok + failed) / cfg.seconds);
+    printf(
+        "mixed-load: %d clients, %d s: %ld answers right, %ld wrong (%.0f requests/s)\n",
+        cfg.clients, cfg.seconds, ok, failed, (double)(ok + failed) / cfg.seconds);
     for (int op = 0; op < 5; op++)
         printf("  %-10s %ld\n", op_names[op], atomic_load(&counts.by_op[op]));
     return failed == 0 ? 0 : 1;

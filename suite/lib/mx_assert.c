@@ -57,6 +57,28 @@ const char *mx_describe(const struct mx_resp *r) {
     return out ? mx_arena_keep(out) : "";
 }
 
+/* "POST /_matrix/client/v3/register -> no response: connection reset" or
+ * "GET /... -> 502 text/html" or "-> 401 M_UNKNOWN_TOKEN": what happened, in a
+ * few words, for the first line of a failure. Arena-owned; "" without r. */
+static const char *outcome(const struct mx_resp *r) {
+    if (!r)
+        return "";
+    const char *sum = r->summary ? r->summary : "";
+    /* The summary is "METHOD PATH [BODY]": keep the method and the path. */
+    const char *sp = strchr(sum, ' ');
+    const char *end = sp ? strchr(sp + 1, ' ') : NULL;
+    int head = end ? (int)(end - sum) : (int)strlen(sum);
+    const char *code = mx_errcode(r);
+    char *out = NULL;
+    int n;
+    if (r->status == 0)
+        n = asprintf(&out, " (%.*s -> no response: %s)", head, sum, r->transport_error);
+    else
+        n = asprintf(&out, " (%.*s -> %ld %s)", head, sum, r->status,
+                     code ? code : (r->content_type ? r->content_type : "no body type"));
+    return n < 0 ? "" : mx_arena_keep(out);
+}
+
 const char *mx_msg(const struct mx_resp *r, const char *fmt, ...) {
     char *text = NULL;
     char *out = NULL;
@@ -67,8 +89,8 @@ const char *mx_msg(const struct mx_resp *r, const char *fmt, ...) {
     va_end(ap);
     char *red = mx_redact(text ? text : "");
     const char *desc = mx_describe(r);
-    if (asprintf(&out, "%s%s%s%s", mx_current_id(), red ? red : "", desc[0] ? "\n" : "",
-                 desc) < 0)
+    if (asprintf(&out, "%s%s%s%s%s", mx_current_id(), red ? red : "", outcome(r),
+                 desc[0] ? "\n" : "", desc) < 0)
         out = NULL;
     free(text);
     free(red);

@@ -9,8 +9,8 @@
 #include <stdbool.h>
 
 struct mx_report_config {
-    const char *dir;              /* created when missing */
-    const char *target;           /* homeserver URL */
+    const char *dir;    /* created when missing */
+    const char *target; /* homeserver URL */
     int spec_version;
     bool strict;
     const char *expect_fail_file; /* NULL: none */

@@ -54,6 +54,11 @@ int mx_exit_status_for(const size_t totals[MX_VERDICT_COUNT], bool strict) {
     for (int v = 0; v < MX_VERDICT_COUNT; v++)
         if (totals[v] > 0 && mx_verdict_is_failure((enum mx_verdict)v, strict))
             return 1;
+    /* Every judging check skipped: nothing was shown to conform. */
+    size_t judged = totals[MX_VERDICT_PASS] + totals[MX_VERDICT_WARN] +
+                    totals[MX_VERDICT_XFAIL] + totals[MX_VERDICT_XPASS];
+    if (judged == 0 && totals[MX_VERDICT_SKIP] > 0)
+        return 1;
     return 0;
 }
 
