@@ -500,21 +500,21 @@ const struct mx_user *mx_login(const struct mx_user *account, const char *device
 
 /* ---- preconditions ---- */
 
-static void skip_because(const char *why) {
-    mx_record_skip(why);
-    cr_skip_test("%s", why);
+_Noreturn void mx_skip(const char *reason) {
+    mx_record_skip(reason);
+    cr_skip_test("%s", reason);
 }
 
 void mx_require_appservice(void) {
     const struct mx_env *env = mx_env();
     if (!env->as_available || !env->as_token)
-        skip_because(env->as_skip_reason);
+        mx_skip(env->as_skip_reason);
 }
 
 void mx_require_legacy_login(void) {
     if (!mx_env()->legacy_login)
-        skip_because("the server offers no m.login.password login (legacy login API "
-                     "absent, e.g. OAuth-only); password users cannot be provisioned");
+        mx_skip("the server offers no m.login.password login (legacy login API "
+                "absent, e.g. OAuth-only); password users cannot be provisioned");
 }
 
 /* ---- application service ---- */

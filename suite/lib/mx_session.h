@@ -38,6 +38,9 @@ const struct mx_user *mx_user_new(void);
 const struct mx_user *mx_login(const struct mx_user *account, const char *device_id,
                                const char *display_name);
 
+/* Skips the running test with the reason, recorded for the reports. */
+_Noreturn void mx_skip(const char *reason);
+
 /* Skips the test unless the server accepts the application service. */
 void mx_require_appservice(void);
 /* Skips the test unless the legacy (UIA) login API exists. */

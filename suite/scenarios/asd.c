@@ -17,7 +17,6 @@
 
 #include "mx_assert.h"
 #include "mx_client.h"
-#include "mx_record.h"
 #include "mx_session.h"
 
 TestSuite(asd, .init = mx_test_init, .fini = mx_test_fini);
@@ -53,11 +52,6 @@ static void expect_gone(const struct mx_user *u, const char *device_id) {
                    "device %s of %s is still in GET /devices after the application "
                    "service's deletion answered 200",
                    device_id, u->user_id);
-}
-
-static _Noreturn void skip_because(const char *why) {
-    mx_record_skip(why);
-    cr_skip_test("%s", why);
 }
 
 /* spec: v1.17 #delete_matrixclientv3devicesdeviceid: no UIA when used by an
@@ -197,7 +191,7 @@ Test(asd, ASD_USER_STILL_UIA__namespace_user,
     u = mx_as_user_new();
     tok = mx_as_login(u, mx_unique("ASTOK"), &why);
     if (tok == NULL)
-        skip_because(why != NULL ? why : "the server gives namespace users no token");
+        mx_skip(why != NULL ? why : "the server gives namespace users no token");
     mx_as_put_device(u, other, "mxdev asd uia");
     r = MX_SEND(.method = "DELETE", .path = mx_path(MX_V3 "/devices/%s", other),
                 .as = tok, .body = body);

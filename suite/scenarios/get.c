@@ -17,16 +17,10 @@
 #include "mx_client.h"
 #include "mx_env.h"
 #include "mx_match.h"
-#include "mx_record.h"
 #include "mx_redact.h"
 #include "mx_session.h"
 
 TestSuite(get, .init = mx_test_init, .fini = mx_test_fini);
-
-static void skip_because(const char *reason) {
-    mx_record_skip(reason);
-    cr_skip_test("%s", reason);
-}
 
 /* spec: v1.17 #get_matrixclientv3devicesdeviceid -- 200 with the device. */
 Test(get, GET_OK,
@@ -186,7 +180,7 @@ static void check_encoded(const char *suffix) {
                  "the server makes no device with this ID (%s), and it cannot be made "
                  "otherwise: %s",
                  why, as_why);
-        skip_because(reason);
+        mx_skip(reason);
     }
     const struct mx_user *a = mx_as_user_new();
     json_t *body = mx_arena_keep_json(json_pack("{s:s}", "display_name", name));
@@ -199,7 +193,7 @@ static void check_encoded(const char *suffix) {
                  "the server makes no device with this ID: %s, and the application "
                  "service's PUT answered %ld %s",
                  why, r->status, mx_errcode(r) ? mx_errcode(r) : "");
-        skip_because(reason);
+        mx_skip(reason);
     }
     expect_addressed(a, true, id);
     json_t *none = mx_arena_keep_json(json_object());

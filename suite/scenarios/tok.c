@@ -24,7 +24,6 @@
 #include "mx_assert.h"
 #include "mx_client.h"
 #include "mx_env.h"
-#include "mx_record.h"
 #include "mx_session.h"
 
 TestSuite(tok, .init = mx_test_init, .fini = mx_test_fini);
@@ -95,11 +94,6 @@ static void expect_token_alive(const struct mx_user *who) {
     device = json_string_value(json_object_get(r->json, "device_id"));
     mx_expect_that(device != NULL && strcmp(device, who->device_id) == 0, r,
                    "whoami should still name device %s", who->device_id);
-}
-
-static _Noreturn void skip_because(const char *why) {
-    mx_record_skip(why);
-    cr_skip_test("%s", why);
 }
 
 /* Deletes d through the given endpoint as owner, with UIA. */
@@ -239,7 +233,7 @@ Test(tok, TOK_AS_DELETE,
     u = mx_as_user_new();
     d = mx_as_login(u, mx_unique("ASTOK"), &why);
     if (d == NULL)
-        skip_because(why != NULL ? why : "the server gives namespace users no token");
+        mx_skip(why != NULL ? why : "the server gives namespace users no token");
     /* Precondition: the token works before the deletion. */
     expect_token_alive(d);
     r = MX_SEND(.method = "DELETE", .path = mx_path(MX_V3 "/devices/%s", d->device_id),
