@@ -206,7 +206,8 @@ static void challenge(struct mock_ctx *ctx, enum mock_uia_kind kind, const char 
                       const char *op, const char *session, const char *errcode,
                       const char *message) {
     struct uia *u = ctx->state->uia;
-    if (mock_deviates(DEV_UIA_NO_FLOWS)) {
+    /* Only the device-deletion challenge bends, so registration still works. */
+    if (kind == MOCK_UIA_PASSWORD && mock_deviates(DEV_UIA_NO_FLOWS)) {
         mock_error(ctx->reply, 401, "M_FORBIDDEN", "Authentication required");
         return;
     }
