@@ -534,8 +534,13 @@ static int status_rank(const char *pattern, long status) {
 
 const json_t *mx_schema_for(const char *method, const char *path, long status) {
     /* --spec-dir: the spec's own OpenAPI schemas replace fixtures/schemas. */
-    if (mx_env()->spec_dir)
-        return mx_spec_response_schema(method, path, status);
+    /* The spec's own schema first; the bundled one where the spec directory
+     * has none (e.g. a file that refers outside the directory). */
+    if (mx_env()->spec_dir) {
+        const json_t *from_spec = mx_spec_response_schema(method, path, status);
+        if (from_spec)
+            return from_spec;
+    }
     if (!endpoints_tried)
         load_endpoints();
     if (!endpoints || !method || !path)
