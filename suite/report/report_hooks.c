@@ -85,8 +85,10 @@ static int clear_dir(const char *dir) {
 
     if (!d)
         return -1;
-    while ((e = readdir(d)) != NULL) {
-        snprintf(path, sizeof(path), "%s/%s", dir, e->d_name);
+    for (e = readdir(d); e != NULL; e = readdir(d)) {
+        int n = snprintf(path, sizeof(path), "%s/%s", dir, e->d_name);
+        if (n < 0 || (size_t)n >= sizeof(path))
+            continue; /* a name too long for us was not ours */
         if (lstat(path, &st) == 0 && S_ISREG(st.st_mode))
             unlink(path);
     }
