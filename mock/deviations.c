@@ -107,8 +107,9 @@ static const struct mock_deviation_info table[DEV_COUNT] = {
     [DEV_NAMESPACE_USER_NO_UIA] =
         {"namespace-user-no-uia", "ASD-USER-STILL-UIA",
          "a namespace user's own token deletes devices without UIA"},
-    [DEV_UIA_NO_FLOWS] = {"uia-no-flows", "UIA-CHALLENGE",
-                          "the UIA 401 of a device deletion carries errcode/error but no flows"},
+    [DEV_UIA_NO_FLOWS] =
+        {"uia-no-flows", "UIA-CHALLENGE",
+         "the UIA 401 of a device deletion carries errcode/error but no flows"},
     [DEV_UIA_CHALLENGE_DELETES] =
         {"uia-challenge-deletes", "UIA-NOTHING-DONE",
          "the first delete without auth deletes, then answers 401"},
