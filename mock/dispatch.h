@@ -21,6 +21,16 @@ struct mock_reqlog;
 /* Largest request body accepted; larger ones get 413 M_TOO_LARGE. */
 #define MOCK_MAX_BODY (64 * 1024)
 
+/* Nonces of the shared-secret registration (GET /_synapse/admin/v1/register):
+ * single use, valid for a minute, at most this many outstanding (the oldest
+ * is forgotten first). */
+#define MOCK_ADMIN_NONCES 64
+#define MOCK_ADMIN_NONCE_TTL_MS 60000
+struct mock_admin_nonce {
+    char value[33];     /* hex; "" when the slot is free */
+    int64_t expires_ms; /* mock_now_ms() time */
+};
+
 /* Long-lived state shared by all requests. */
 struct mock_state {
     const struct mock_config *cfg;    /* borrowed */
@@ -30,6 +40,9 @@ struct mock_state {
     struct mock_reqlog *reqlog;       /* borrowed; NULL: no request log */
     const char *registration_token; /* borrowed; NULL: registration uses m.login.dummy */
     unsigned long n_requests;       /* counted under the store lock */
+    const char *shared_secret;      /* borrowed; NULL: no /_synapse/admin/v1/register */
+    bool registration_disabled;     /* --no-registration: only appservices register */
+    struct mock_admin_nonce admin_nonces[MOCK_ADMIN_NONCES]; /* under the store lock */
 };
 
 /* One request as received. All strings are borrowed from the caller. */

@@ -1,5 +1,7 @@
 /* Account operations the suite needs around device management: versions,
  * login, registration, logout, whoami. One handler per operation. */
+#include <openssl/evp.h>
+#include <openssl/hmac.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -290,6 +292,10 @@ void on_register(struct mock_ctx *ctx) {
         goto out;
     }
 
+    if (ctx->state->registration_disabled) {
+        mock_error(ctx->reply, 403, "M_FORBIDDEN", "registration is disabled");
+        return;
+    }
     if (r.password == NULL) {
         mock_error(ctx->reply, 400, "M_MISSING_PARAM", "Missing password");
         return;
@@ -366,4 +372,144 @@ void on_whoami(struct mock_ctx *ctx) {
     if (body != NULL && ctx->who.device_id != NULL && !hide)
         json_object_set_new(body, "device_id", json_string(ctx->who.device_id));
     mock_reply_json(ctx->reply, 200, body);
+}
+
+/* ---- shared-secret registration (Synapse's /_synapse/admin/v1/register) ---- */
+
+/* Without --shared-secret the endpoint does not exist. Returns true (404
+ * filled) then. */
+static bool admin_register_off(struct mock_ctx *ctx) {
+    if (ctx->state->shared_secret != NULL)
+        return false;
+    if (mock_deviates(DEV_UNRECOGNIZED_NOT_FOUND))
+        mock_error(ctx->reply, 404, "M_NOT_FOUND", "Not found");
+    else
+        mock_error(ctx->reply, 404, "M_UNRECOGNIZED", "Unrecognized request");
+    return true;
+}
+
+void on_admin_register_nonce(struct mock_ctx *ctx) {
+    if (admin_register_off(ctx))
+        return;
+    /* A free or expired slot, else the one that expires first. */
+    struct mock_admin_nonce *slot = &ctx->state->admin_nonces[0];
+    for (size_t i = 0; i < MOCK_ADMIN_NONCES; i++) {
+        struct mock_admin_nonce *n = &ctx->state->admin_nonces[i];
+        if (n->value[0] == '\0' || n->expires_ms <= ctx->now_ms) {
+            slot = n;
+            break;
+        }
+        if (n->expires_ms < slot->expires_ms)
+            slot = n;
+    }
+    if (mock_random_hex(slot->value, (sizeof slot->value - 1) / 2) < 0) {
+        slot->value[0] = '\0';
+        mock_error(ctx->reply, 500, "M_UNKNOWN", "No randomness");
+        return;
+    }
+    slot->expires_ms = ctx->now_ms + MOCK_ADMIN_NONCE_TTL_MS;
+    mock_reply_json(ctx->reply, 200, json_pack("{s:s}", "nonce", slot->value));
+}
+
+/* Consumes nonce: true when it was handed out and has not expired. Every
+ * slot is compared, so the time taken does not tell which one matched. */
+static bool take_nonce(struct mock_ctx *ctx, const char *nonce) {
+    bool found = false;
+    for (size_t i = 0; i < MOCK_ADMIN_NONCES; i++) {
+        struct mock_admin_nonce *n = &ctx->state->admin_nonces[i];
+        bool same = n->value[0] != '\0' && mock_ct_equal(n->value, nonce);
+        if (same) {
+            found = n->expires_ms > ctx->now_ms;
+            n->value[0] = '\0';
+        }
+    }
+    return found;
+}
+
+/* Hex HMAC-SHA1 under the shared secret of the NUL-separated parts, as
+ * Synapse computes it. Returns 0, or -1 on failure. */
+static int admin_mac(const char *secret, const char *const *parts, size_t n_parts,
+                     char hex[2 * 20 + 1]) {
+    size_t total = 0;
+    for (size_t i = 0; i < n_parts; i++)
+        total += strlen(parts[i]) + 1;
+    unsigned char *msg = malloc(total);
+    if (msg == NULL)
+        return -1;
+    size_t off = 0;
+    for (size_t i = 0; i < n_parts; i++) {
+        size_t len = strlen(parts[i]);
+        if (i > 0)
+            msg[off++] = '\0';
+        memcpy(msg + off, parts[i], len);
+        off += len;
+    }
+    unsigned char mac[EVP_MAX_MD_SIZE];
+    unsigned int mac_len = 0;
+    bool ok =
+        HMAC(EVP_sha1(), secret, (int)strlen(secret), msg, off, mac, &mac_len) != NULL &&
+        mac_len == 20;
+    free(msg);
+    if (!ok)
+        return -1;
+    mock_hex_encode(mac, mac_len, hex);
+    return 0;
+}
+
+void on_admin_register(struct mock_ctx *ctx) {
+    const char *nonce, *username, *password, *mac, *displayname, *user_type;
+    char *user_id = NULL;
+    if (admin_register_off(ctx))
+        return;
+    if (mock_body_string(ctx, ctx->body, "nonce", &nonce) < 0 ||
+        mock_body_string(ctx, ctx->body, "username", &username) < 0 ||
+        mock_body_string(ctx, ctx->body, "password", &password) < 0 ||
+        mock_body_string(ctx, ctx->body, "mac", &mac) < 0 ||
+        mock_body_string(ctx, ctx->body, "displayname", &displayname) < 0 ||
+        mock_body_string(ctx, ctx->body, "user_type", &user_type) < 0)
+        return;
+    json_t *admin = json_object_get(ctx->body, "admin");
+    if (admin != NULL && !json_is_boolean(admin) && !json_is_null(admin)) {
+        mock_error(ctx->reply, 400, "M_BAD_JSON", "admin must be a boolean");
+        return;
+    }
+    if (nonce == NULL || username == NULL || password == NULL || mac == NULL) {
+        mock_error(ctx->reply, 400, "M_MISSING_PARAM",
+                   "nonce, username, password and mac are required");
+        return;
+    }
+    /* Like Synapse: a nonce is gone once presented, whatever happens next. */
+    if (!take_nonce(ctx, nonce)) {
+        mock_error(ctx->reply, 400, "M_UNKNOWN", "unrecognised nonce");
+        return;
+    }
+    const char *parts[] = {nonce, username, password,
+                           json_is_true(admin) ? "admin" : "notadmin", user_type};
+    char want[2 * 20 + 1];
+    if (admin_mac(ctx->state->shared_secret, parts, user_type != NULL ? 5 : 4, want) <
+        0) {
+        mock_error(ctx->reply, 500, "M_UNKNOWN", "Could not compute the MAC");
+        return;
+    }
+    if (!mock_ct_equal(want, mac)) {
+        mock_error(ctx->reply, 403, "M_FORBIDDEN", "HMAC incorrect");
+        return;
+    }
+    user_id = new_user_id(ctx, username);
+    if (user_id == NULL)
+        return;
+    if (mock_config_exclusive_owner(ctx->state->cfg, user_id) != NULL) {
+        mock_error(ctx->reply, 400, "M_EXCLUSIVE",
+                   "This user ID is reserved by an application service");
+        goto out;
+    }
+    if (store_user_create(ctx->state->store, user_id, password) != 0) {
+        mock_error(ctx->reply, 500, "M_UNKNOWN", "Could not create the user");
+        goto out;
+    }
+    /* The mock keeps no profiles or admin flags: displayname and admin only
+     * take part in validation and the MAC. */
+    start_session(ctx, user_id, NULL, NULL);
+out:
+    free(user_id);
 }

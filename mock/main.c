@@ -27,8 +27,10 @@ static const char usage_text[] =
     "  --rate-limit[=N]          limit login, register and AS device creation to N\n"
     "                            requests per minute per client (default N 10)\n"
     "  --registration-token T    registration needs m.login.registration_token T\n"
-    "  --shared-secret S         accepted; the admin registration endpoint is not\n"
-    "                            provided (no HMAC-SHA1 in the linked libraries)\n"
+    "  --shared-secret S         serve Synapse's shared-secret registration\n"
+    "                            (/_synapse/admin/v1/register, HMAC-SHA1 nonce scheme)\n"
+    "  --no-registration         POST /register refuses clients (403 M_FORBIDDEN);\n"
+    "                            application services still register users\n"
     "  --request-log FILE        append one line per request (tokens redacted)\n"
     "  --seed FILE               load users and devices from a JSON file\n"
     "  --deviate NAME            break one named rule on purpose (repeatable)\n"
@@ -45,6 +47,7 @@ enum {
     OPT_RATE_LIMIT,
     OPT_REGISTRATION_TOKEN,
     OPT_SHARED_SECRET,
+    OPT_NO_REGISTRATION,
     OPT_REQUEST_LOG,
     OPT_SEED,
     OPT_DEVIATE,
@@ -61,6 +64,7 @@ static const struct option long_options[] = {
     {"rate-limit", optional_argument, NULL, OPT_RATE_LIMIT},
     {"registration-token", required_argument, NULL, OPT_REGISTRATION_TOKEN},
     {"shared-secret", required_argument, NULL, OPT_SHARED_SECRET},
+    {"no-registration", no_argument, NULL, OPT_NO_REGISTRATION},
     {"request-log", required_argument, NULL, OPT_REQUEST_LOG},
     {"seed", required_argument, NULL, OPT_SEED},
     {"deviate", required_argument, NULL, OPT_DEVIATE},
@@ -75,6 +79,8 @@ struct options {
     const char **appservice_files; /* borrowed from argv */
     size_t n_appservice_files;
     const char *registration_token;
+    const char *shared_secret;
+    bool no_registration;
 };
 
 static int replace_string(char **slot, const char *value) {
@@ -171,8 +177,11 @@ static int parse_args(int argc, char **argv, struct options *o) {
                 o->registration_token = arg;
                 break;
             case OPT_SHARED_SECRET:
-                fprintf(stderr, "mock-homeserver: note: --shared-secret accepted, but "
-                                "/_synapse/admin/v1/register is not provided\n");
+                bad = arg[0] == '\0';
+                o->shared_secret = arg;
+                break;
+            case OPT_NO_REGISTRATION:
+                o->no_registration = true;
                 break;
             case OPT_REQUEST_LOG:
                 bad = replace_string(&o->cfg.request_log, arg) < 0;
@@ -258,6 +267,8 @@ int main(int argc, char **argv) {
     }
     state.reqlog = reqlog;
     state.registration_token = o.registration_token;
+    state.shared_secret = o.shared_secret;
+    state.registration_disabled = o.no_registration;
     if (o.cfg.seed_file != NULL &&
         mock_config_load_seed(&o.cfg, state.store, o.cfg.seed_file, err, sizeof err) <
             0) {

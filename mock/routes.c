@@ -24,6 +24,11 @@ static const struct mock_route routes[] = {
      true},
     {"POST", V3 "/delete_devices", on_delete_devices, MOCK_AUTH_REQUIRED, true, NULL,
      true},
+    /* Synapse's shared-secret registration; answers only with --shared-secret. */
+    {"GET", "/_synapse/admin/v1/register", on_admin_register_nonce, MOCK_AUTH_NONE, false,
+     NULL, false},
+    {"POST", "/_synapse/admin/v1/register", on_admin_register, MOCK_AUTH_NONE, true, NULL,
+     false},
 };
 
 #define N_ROUTES (sizeof routes / sizeof routes[0])
@@ -234,6 +239,7 @@ const char *mock_route_methods(const char *path) {
         {V3 "/devices", "GET, HEAD, OPTIONS"},
         {V3 "/devices/{deviceId}", "GET, HEAD, PUT, DELETE, OPTIONS"},
         {V3 "/delete_devices", "POST, OPTIONS"},
+        {"/_synapse/admin/v1/register", "GET, HEAD, POST, OPTIONS"},
     };
     for (size_t i = 0; i < sizeof allow / sizeof allow[0]; i++) {
         struct mock_route probe = {"",    allow[i].path, NULL, MOCK_AUTH_NONE,

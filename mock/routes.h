@@ -99,6 +99,8 @@ void on_register(struct mock_ctx *ctx);
 void on_logout(struct mock_ctx *ctx);
 void on_logout_all(struct mock_ctx *ctx);
 void on_whoami(struct mock_ctx *ctx);
+void on_admin_register_nonce(struct mock_ctx *ctx);
+void on_admin_register(struct mock_ctx *ctx);
 void on_get_devices(struct mock_ctx *ctx);
 void on_get_device(struct mock_ctx *ctx);
 void on_update_device(struct mock_ctx *ctx);

@@ -81,9 +81,7 @@ bool mx_devices_contains(json_t *devices, const char *device_id, const char **na
 const char *mx_unique(const char *prefix);
 
 /* HMAC-SHA1 of data under key as lower-case hex (41 bytes with the NUL),
- * through the libcrypto that libcurl already loads (found with dlsym, so the
- * suite needs no extra link dependency). Returns 0, or -1 when libcrypto
- * is not available. */
+ * through OpenSSL's libcrypto. Returns 0, or -1 when HMAC fails. */
 int mx_hmac_sha1_hex(const char *key, const unsigned char *data, size_t n, char *hex);
 /* Synapse's shared-secret registration MAC over nonce, user, password and
  * "notadmin" (NUL-separated). Returns 0 or -1. */
