@@ -2,6 +2,7 @@
  * (see mx_spec.h). */
 #include "mx_spec.h"
 
+#include <ctype.h>
 #include <pthread.h>
 #include <stdarg.h>
 #include <stdbool.h>
@@ -1184,6 +1185,116 @@ const json_t *mx_spec_changed_in(const struct mx_spec *spec, const char *method,
                                       "x-changedInMatrixVersion");
 
     return json_is_object(v) ? v : NULL;
+}
+
+static const json_t *find_op_by_id(const struct mx_spec *spec, const char *operation_id) {
+    size_t i;
+    const json_t *entry;
+
+    if (!spec || !operation_id)
+        return NULL;
+    json_array_foreach(spec->ops, i, entry) {
+        const char *id = json_string_value(
+            json_object_get(json_object_get(entry, "operation"), "operationId"));
+        if (id && strcmp(id, operation_id) == 0)
+            return entry;
+    }
+    return NULL;
+}
+
+int mx_spec_has_operation(const struct mx_spec *spec, const char *operation_id) {
+    return find_op_by_id(spec, operation_id) != NULL;
+}
+
+/* "1.9" before "1.17": versions compare by their numeric parts. */
+static int compare_versions(const char *a, const char *b) {
+    while (*a || *b) {
+        char *ea, *eb;
+        unsigned long x = strtoul(a, &ea, 10), y = strtoul(b, &eb, 10);
+
+        if (x != y)
+            return x < y ? -1 : 1;
+        if (ea == a || eb == b)
+            return strcmp(a, b);
+        a = *ea == '.' ? ea + 1 : ea;
+        b = *eb == '.' ? eb + 1 : eb;
+    }
+    return 0;
+}
+
+/* Appends a note with text folded to single spaces. */
+static int append_note(json_t *notes, const char *operation_id, const char *version,
+                       const char *kind, const char *text) {
+    size_t n = strlen(text), o = 0;
+    char *folded = malloc(n + 1);
+    bool space = false;
+    json_t *note;
+    size_t at;
+
+    if (!folded)
+        return -1;
+    for (const char *p = text; *p; p++) {
+        if (isspace((unsigned char)*p)) {
+            space = o > 0;
+            continue;
+        }
+        if (space)
+            folded[o++] = ' ';
+        space = false;
+        folded[o++] = *p;
+    }
+    folded[o] = '\0';
+    note = json_pack("{ss ss ss ss}", "operation", operation_id, "version", version,
+                     "kind", kind, "text", folded);
+    free(folded);
+    if (!note)
+        return -1;
+    /* Keep the array sorted by version (insertion: a handful of notes). */
+    for (at = json_array_size(notes); at > 0; at--) {
+        const char *prev =
+            json_string_value(json_object_get(json_array_get(notes, at - 1), "version"));
+        if (compare_versions(prev, version) <= 0)
+            break;
+    }
+    return json_array_insert_new(notes, at, note);
+}
+
+json_t *mx_spec_version_notes(const struct mx_spec *spec, const char *operation_id) {
+    const json_t *entry = find_op_by_id(spec, operation_id);
+    const json_t *op = json_object_get(entry, "operation");
+    const json_t *added = json_object_get(op, "x-addedInMatrixVersion");
+    const json_t *changed = json_object_get(op, "x-changedInMatrixVersion");
+    json_t *notes = json_array();
+    const char *version;
+    json_t *text;
+
+    if (!notes || !entry)
+        return notes;
+    if (!added)
+        added = json_object_get(json_object_get(entry, "path_item"),
+                                "x-addedInMatrixVersion");
+    if (json_is_number(added)) {
+        /* An unquoted version in the YAML reads as a number. */
+        char buf[32];
+        snprintf(buf, sizeof buf, "%g", json_number_value(added));
+        if (append_note(notes, operation_id, buf, "added", "The endpoint was added.") < 0)
+            goto oom;
+    } else if (json_is_string(added) &&
+               append_note(notes, operation_id, json_string_value(added), "added",
+                           "The endpoint was added.") < 0) {
+        goto oom;
+    }
+    if (json_is_object(changed)) {
+        json_object_foreach((json_t *)changed, version, text) {
+            if (append_note(notes, operation_id, version, "changed",
+                            json_is_string(text) ? json_string_value(text) : "") < 0)
+                goto oom;
+        }
+    }
+    return notes;
+oom:
+    json_decref(notes);
+    return NULL;
 }
 
 size_t mx_spec_example_count(const struct mx_spec *spec) {

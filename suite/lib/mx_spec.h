@@ -84,6 +84,20 @@ const char *mx_spec_added_in(const struct mx_spec *spec, const char *method,
 const json_t *mx_spec_changed_in(const struct mx_spec *spec, const char *method,
                                  const char *path);
 
+/**
+ * The version notes of the operation with this operationId, in any loaded
+ * file: its x-addedInMatrixVersion (on the operation or its path item) and
+ * every entry of its x-changedInMatrixVersion, oldest version first.
+ * @return new reference: an array of {"operation": operation_id,
+ *         "version": "1.17", "kind": "added"|"changed", "text": "..."} (text
+ *         with its white space runs folded to one space), empty when the spec
+ *         has no such operation or it has no notes; NULL on OOM.
+ */
+json_t *mx_spec_version_notes(const struct mx_spec *spec, const char *operation_id);
+
+/* Whether some loaded file has an operation with this operationId. */
+int mx_spec_has_operation(const struct mx_spec *spec, const char *operation_id);
+
 /* The path prefix of the API's server URL ("/_matrix/client/v3"); borrowed. */
 const char *mx_spec_base_path(const struct mx_spec *spec, const char *method,
                               const char *path);

@@ -21,6 +21,7 @@
 #include <unistd.h>
 
 #include "mx_catalog.h"
+#include "mx_env.h"
 #include "mx_record.h"
 #include "mx_report.h"
 #include "report_internal.h"
@@ -44,6 +45,8 @@ static struct {
     json_t *capabilities; /* own copy, or NULL */
     char *expect_fail_file;
     struct mx_expect_fail expect_fail;
+    char *spec_dir;              /* --spec-dir, or NULL */
+    struct mx_spec_notes *notes; /* its version notes, or NULL */
     char started[32];
     struct timespec t0;
     bool color;
@@ -96,6 +99,23 @@ static int clear_dir(const char *dir) {
     return 0;
 }
 
+/* The spec's version notes when the run has --spec-dir. Not fatal: the run
+ * and its reports stand without them. */
+static void load_spec_notes(void) {
+    const char *spec_dir = mx_env()->spec_dir;
+    char map[4096], why[512];
+
+    if (!spec_dir || !*spec_dir)
+        return;
+    state.spec_dir = mx_text_clean(spec_dir);
+    snprintf(map, sizeof(map), "%s/requirement-operations.tsv", mx_env()->fixtures_dir);
+    state.notes = mx_spec_notes_load(spec_dir, map, why, sizeof(why));
+    if (!state.notes)
+        fprintf(stderr, "warning: reports: no spec version notes: %s\n", why);
+    else if (*why)
+        fprintf(stderr, "warning: reports: %s\n", why);
+}
+
 int mx_report_init(const struct mx_report_config *cfg, char *err, size_t err_len) {
     static const char *const outputs[] = {"results.json", "junit.xml", "results.tap",
                                           "summary.md", "report.html"};
@@ -123,6 +143,7 @@ int mx_report_init(const struct mx_report_config *cfg, char *err, size_t err_len
         mx_expect_fail_load(cfg->expect_fail_file, &state.expect_fail, err, err_len) < 0)
         return -1;
 
+    load_spec_notes();
     state.dir = strdup(cfg->dir);
     state.target = strdup(cfg->target ? cfg->target : "");
     state.expect_fail_file = cfg->expect_fail_file ? strdup(cfg->expect_fail_file) : NULL;
@@ -248,6 +269,57 @@ static void print_indented(const char *text) {
     fputc('\n', stdout);
 }
 
+/* One line for the spec's version notes of a failing check: the operations
+ * per version and kind, or the note's text when there is one note. */
+static void print_spec_notes(const json_t *notes) {
+    char *buf = NULL;
+    size_t len = 0, i, j;
+    FILE *f;
+    json_t *note, *other;
+
+    if (json_array_size(notes) == 0)
+        return;
+    f = open_memstream(&buf, &len);
+    if (!f)
+        return;
+    fputs("spec:", f);
+    if (json_array_size(notes) == 1) {
+        note = json_array_get(notes, 0);
+        fprintf(f, " %s %s in %s: %s",
+                json_string_value(json_object_get(note, "operation")),
+                json_string_value(json_object_get(note, "kind")),
+                json_string_value(json_object_get(note, "version")),
+                json_string_value(json_object_get(note, "text")));
+    }
+    json_array_foreach(json_array_size(notes) == 1 ? NULL : notes, i, note) {
+        const char *kind = json_string_value(json_object_get(note, "kind"));
+        const char *version = json_string_value(json_object_get(note, "version"));
+        bool first = true, seen = false;
+        /* Print each (kind, version) once, at its first note. */
+        for (j = 0; j < i && !seen; j++) {
+            other = json_array_get(notes, j);
+            seen = strcmp(kind, json_string_value(json_object_get(other, "kind"))) == 0 &&
+                   strcmp(version,
+                          json_string_value(json_object_get(other, "version"))) == 0;
+        }
+        if (seen)
+            continue;
+        fprintf(f, "%s %s in %s:", i ? ";" : "", kind, version);
+        json_array_foreach(notes, j, other) {
+            if (strcmp(kind, json_string_value(json_object_get(other, "kind"))) != 0 ||
+                strcmp(version, json_string_value(json_object_get(other, "version"))) !=
+                    0)
+                continue;
+            fprintf(f, "%s %s", first ? "" : ",",
+                    json_string_value(json_object_get(other, "operation")));
+            first = false;
+        }
+    }
+    if (fclose(f) == 0)
+        print_indented(buf);
+    free(buf);
+}
+
 static void print_check(const json_t *check, enum mx_verdict v) {
     const json_t *list;
     size_t i;
@@ -273,6 +345,8 @@ static void print_check(const json_t *check, enum mx_verdict v) {
             print_indented(json_string_value(m));
         }
     }
+    if (v == MX_VERDICT_FAIL || v == MX_VERDICT_WARN)
+        print_spec_notes(json_object_get(check, "spec_notes"));
     if (v == MX_VERDICT_INFO) {
         json_array_foreach(json_object_get(check, "observations"), i, m) {
             print_indented(json_string_value(m));
@@ -386,12 +460,13 @@ static void finish_test(const struct criterion_test_stats *stats, enum finish_ho
                         : "";
     {
         char *desc = mx_text_safe(description);
-        check = json_pack("{s:s, s:s, s:s, s:s, s:s, s:I, s:s, s:o, s:o, s:o, s:o}",
+        check = json_pack("{s:s, s:s, s:s, s:s, s:s, s:I, s:s, s:o, s:o, s:o, s:o, s:o}",
                           "test", test_id, "id", id, "group", group, "level",
                           mx_level_name(level), "verdict", mx_verdict_name(v),
                           "duration_ms", (json_int_t)(stats->elapsed_time * 1000.0 + 0.5),
                           "description", desc ? desc : "", "messages", messages, "reason",
-                          reason, "observations", observations, "transcript", transcript);
+                          reason, "observations", observations, "transcript", transcript,
+                          "spec_notes", mx_spec_notes_for(state.notes, id, group));
         free(desc);
     }
     messages = observations = transcript = reason = NULL; /* stolen by json_pack */
@@ -478,6 +553,10 @@ static void release_state(void) {
     free(state.dir);
     free(state.target);
     free(state.expect_fail_file);
+    free(state.spec_dir);
+    mx_spec_notes_free(state.notes);
+    state.spec_dir = NULL;
+    state.notes = NULL;
     free(state.seen);
     json_decref(state.versions);
     json_decref(state.capabilities);
@@ -520,13 +599,14 @@ ReportHook(POST_ALL)(struct criterion_global_stats *global) {
                   (t1.tv_nsec - state.t0.tv_nsec) / 1000000;
 
     results = json_pack(
-        "{s:s, s:s, s:s, s:b, s:s, s:I, s:o, s:o, s:o, s:i, s:o}", "tool",
+        "{s:s, s:s, s:s, s:b, s:s, s:I, s:o, s:o, s:o, s:i, s:o, s:s?}", "tool",
         "device-conformance", "target", state.target, "spec_version",
         mx_version_name(state.spec_version), "strict", state.strict, "started",
         state.started, "duration_ms", (json_int_t)duration_ms, "server_versions",
         state.versions ? json_incref(state.versions) : json_object(), "capabilities",
         state.capabilities ? json_incref(state.capabilities) : json_object(), "totals",
-        totals_obj, "exit_status", state.exit_status, "checks", checks);
+        totals_obj, "exit_status", state.exit_status, "checks", checks, "spec_dir",
+        state.spec_dir);
     if (!results || mx_report_write_files(results, state.dir, err, sizeof(err)) < 0) {
         fprintf(stderr, "error: reports: %s\n", results ? err : "out of memory");
         state.exit_status = 1;

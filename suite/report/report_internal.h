@@ -84,6 +84,29 @@ const struct mx_expect_fail_entry *mx_expect_fail_find(const struct mx_expect_fa
                                                        const char *id, const char *test);
 void mx_expect_fail_free(struct mx_expect_fail *xf);
 
+/* Version notes from the spec's own files (--spec-dir): which
+ * x-addedInMatrixVersion and x-changedInMatrixVersion entries touch a
+ * requirement, through fixtures/requirement-operations.tsv (key: a group or
+ * a requirement ID, which wins over its group; value: operationIds). */
+struct mx_spec_notes;
+
+/* Parses the mapping file into a new object {key: [operationId, ...]} (keys
+ * checked against the catalogue). Returns 0, or -1 with "FILE:LINE: reason"
+ * in err. */
+int mx_spec_notes_parse_map(const char *path, json_t **out, char *err, size_t err_len);
+/* Loads the spec in spec_dir (device_management.yaml, plus whoami, logout and
+ * versions when present) and the mapping file. Returns new notes for
+ * mx_spec_notes_free(), or NULL with the reason in err. An operation the
+ * mapping names but the spec lacks is reported in err while the notes are
+ * still returned (err is "" otherwise). */
+struct mx_spec_notes *mx_spec_notes_load(const char *spec_dir, const char *map_path,
+                                         char *err, size_t err_len);
+/* The notes for a requirement (new reference: an array of {"operation",
+ * "version", "kind", "text"}, empty when none; NULL notes give []). */
+json_t *mx_spec_notes_for(const struct mx_spec_notes *notes, const char *id,
+                          const char *group);
+void mx_spec_notes_free(struct mx_spec_notes *notes);
+
 /* The writers. results is the results.json document (borrowed). Each returns
  * 0, or -1 when writing failed. */
 int mx_report_write_junit(const json_t *results, FILE *f);

@@ -86,6 +86,51 @@ static json_t *groups_of(const json_t *checks) {
     return groups;
 }
 
+static bool same_note(const json_t *a, const json_t *b) {
+    return strcmp(str(a, "operation"), str(b, "operation")) == 0 &&
+           strcmp(str(a, "version"), str(b, "version")) == 0 &&
+           strcmp(str(a, "kind"), str(b, "kind")) == 0;
+}
+
+/* The distinct spec version notes of the checks, in order of first
+ * appearance, each with the checks it touches (new reference: an array of
+ * {"note": note, "checks": [check, ...]}). */
+static json_t *notes_index(const json_t *checks) {
+    json_t *index = json_array();
+    size_t i, j, k;
+    json_t *check, *note, *entry;
+
+    json_array_foreach(checks, i, check) {
+        json_array_foreach(json_object_get(check, "spec_notes"), j, note) {
+            json_t *found = NULL;
+            json_array_foreach(index, k, entry) {
+                if (same_note(json_object_get(entry, "note"), note)) {
+                    found = entry;
+                    break;
+                }
+            }
+            if (!found) {
+                found = json_pack("{sO s[]}", "note", note, "checks");
+                json_array_append_new(index, found);
+            }
+            json_array_append(json_object_get(found, "checks"), check);
+        }
+    }
+    return index;
+}
+
+/* Whether check is the first of the list with its requirement ID. */
+static bool first_with_id(const json_t *list, size_t at) {
+    const char *id = str(json_array_get(list, at), "id");
+    for (size_t i = 0; i < at; i++)
+        if (strcmp(str(json_array_get(list, i), "id"), id) == 0)
+            return false;
+    return true;
+}
+
+/* The verdict of a requirement among list's checks: the worst of them. */
+static enum mx_verdict worst_for_id(const json_t *list, const char *id);
+
 /* Writes a body of an exchange, pretty-printed when it is JSON. */
 static void put_body(FILE *f, const char *prefix, const char *body) {
     json_t *parsed;
@@ -356,6 +401,55 @@ static void put_md_list(FILE *f, const json_t *checks, enum mx_verdict want,
     }
 }
 
+/* The spec's version notes (--spec-dir) with the requirements each touches;
+ * nothing without --spec-dir. */
+static void put_md_spec_notes(FILE *f, const json_t *results) {
+    const json_t *checks = json_object_get(results, "checks");
+    json_t *index, *entry, *list;
+    size_t i, j;
+
+    if (!json_is_string(json_object_get(results, "spec_dir")))
+        return;
+    index = notes_index(checks);
+    fputs("\n## Spec version notes\n\n", f);
+    if (json_array_size(index) == 0) {
+        fputs("The spec in `", f);
+        mx_put_md(f, str(results, "spec_dir"));
+        fputs("` has no `x-addedInMatrixVersion` or `x-changedInMatrixVersion` note on "
+              "the operations these checks exercise.\n",
+              f);
+        json_decref(index);
+        return;
+    }
+    fputs("From the `x-addedInMatrixVersion` and `x-changedInMatrixVersion` entries of "
+          "the spec in `",
+          f);
+    mx_put_md(f, str(results, "spec_dir"));
+    fputs("`: each note lists the requirements whose checks exercise that operation "
+          "(with the verdict when it is not pass).\n\n",
+          f);
+    json_array_foreach(index, i, entry) {
+        const json_t *note = json_object_get(entry, "note");
+        list = json_object_get(entry, "checks");
+        fprintf(f, "- **%s** `%s` %s: ", str(note, "version"), str(note, "operation"),
+                str(note, "kind"));
+        mx_put_md(f, str(note, "text"));
+        fputs(" Requirements:", f);
+        for (j = 0; j < json_array_size(list); j++) {
+            const char *id = str(json_array_get(list, j), "id");
+            enum mx_verdict v;
+            if (!first_with_id(list, j))
+                continue;
+            v = worst_for_id(list, id);
+            fprintf(f, "%s `%s`", j ? "," : "", id);
+            if (v != MX_VERDICT_PASS)
+                fprintf(f, " (%s)", mx_verdict_name(v));
+        }
+        fputs("\n", f);
+    }
+    json_decref(index);
+}
+
 int mx_report_write_summary(const json_t *results, FILE *f) {
     const json_t *checks = json_object_get(results, "checks");
     const json_t *totals = json_object_get(results, "totals");
@@ -410,6 +504,7 @@ int mx_report_write_summary(const json_t *results, FILE *f) {
                 should_ok, should, info, skipped);
     }
     json_decref(groups);
+    put_md_spec_notes(f, results);
     return ferror(f) ? -1 : 0;
 }
 
@@ -420,6 +515,19 @@ static int severity(int v) {
         [MX_VERDICT_XFAIL] = 3, [MX_VERDICT_WARN] = 4, [MX_VERDICT_XPASS] = 5,
         [MX_VERDICT_FAIL] = 6};
     return v < 0 ? -1 : rank[v];
+}
+
+static enum mx_verdict worst_for_id(const json_t *list, const char *id) {
+    int worst = -1;
+    size_t i;
+    json_t *check;
+
+    json_array_foreach(list, i, check) {
+        int v = (int)verdict_of(check);
+        if (strcmp(str(check, "id"), id) == 0 && severity(v) > severity(worst))
+            worst = v;
+    }
+    return worst < 0 ? MX_VERDICT_SKIP : (enum mx_verdict)worst;
 }
 
 static const char html_head[] =
@@ -454,6 +562,14 @@ static const char html_head[] =
     "details{margin:.4em 0;border:1px solid #ddd;padding:.3em .6em}summary{cursor:"
     "pointer}\n"
     ".legend .cell{margin-right:.3em}\n"
+    "details.sn{display:inline-block;border:0;padding:0;margin:0 0 0 .3em;"
+    "vertical-align:baseline}\n"
+    "details.sn>summary{list-style:none;display:inline-block;font:11px ui-monospace,"
+    "monospace;padding:0 .35em;border:1px solid #8e24aa;border-radius:3px;color:#6a1b9a;"
+    "background:#f3e5f5}\n"
+    "details.sn>summary::-webkit-details-marker{display:none}\n"
+    "details.sn[open]{display:block}details.sn>div{font-size:12px;color:#444;"
+    "margin:.2em 0}\n"
     "</style>\n</head>\n<body>\n";
 
 /* The filter: a totals button shows only the checks of its verdict. */
@@ -478,6 +594,107 @@ static const char html_script[] =
     "    });\n"
     "})();\n"
     "</script>\n";
+
+/* One note as text: "updateDevice changed in 1.17: ...". */
+static void put_html_note(FILE *f, const json_t *note) {
+    fputs("<code>", f);
+    mx_put_xml(f, str(note, "operation"));
+    fputs("</code> ", f);
+    mx_put_xml(f, str(note, "kind"));
+    fputs(" in ", f);
+    mx_put_xml(f, str(note, "version"));
+    fputs(": ", f);
+    mx_put_xml(f, str(note, "text"));
+}
+
+/* The check's spec version notes as badges, one per version and kind: the
+ * notes' text shows on hover (title) and when the badge is opened. */
+static void put_html_note_badges(FILE *f, const json_t *check) {
+    const json_t *notes = json_object_get(check, "spec_notes");
+    size_t i, j;
+    json_t *note, *other;
+
+    json_array_foreach(notes, i, note) {
+        bool seen = false;
+        for (j = 0; j < i && !seen; j++) {
+            other = json_array_get(notes, j);
+            seen = strcmp(str(note, "version"), str(other, "version")) == 0 &&
+                   strcmp(str(note, "kind"), str(other, "kind")) == 0;
+        }
+        if (seen)
+            continue;
+        fputs("<details class=\"sn\"><summary title=\"", f);
+        json_array_foreach(notes, j, other) {
+            if (strcmp(str(note, "version"), str(other, "version")) != 0 ||
+                strcmp(str(note, "kind"), str(other, "kind")) != 0)
+                continue;
+            if (j > i)
+                fputs("&#10;", f);
+            mx_put_xml(f, str(other, "operation"));
+            fputs(": ", f);
+            mx_put_xml(f, str(other, "text"));
+        }
+        fputs("\">", f);
+        mx_put_xml(f, str(note, "version"));
+        fputc(' ', f);
+        mx_put_xml(f, str(note, "kind"));
+        fputs("</summary>", f);
+        json_array_foreach(notes, j, other) {
+            if (strcmp(str(note, "version"), str(other, "version")) != 0 ||
+                strcmp(str(note, "kind"), str(other, "kind")) != 0)
+                continue;
+            fputs("<div>", f);
+            put_html_note(f, other);
+            fputs("</div>", f);
+        }
+        fputs("</details>", f);
+    }
+}
+
+/* The spec's version notes with the requirements each touches (linked to
+ * their checks); nothing without --spec-dir. */
+static void put_html_spec_notes(FILE *f, const json_t *results) {
+    json_t *index, *entry, *list;
+    size_t i, j;
+
+    if (!json_is_string(json_object_get(results, "spec_dir")))
+        return;
+    index = notes_index(json_object_get(results, "checks"));
+    fputs("<h2 id=\"spec-notes\">Spec version notes</h2>\n<p>From the "
+          "<code>x-addedInMatrixVersion</code> and <code>x-changedInMatrixVersion</code> "
+          "entries of the spec in <code>",
+          f);
+    mx_put_xml(f, str(results, "spec_dir"));
+    if (json_array_size(index) == 0) {
+        fputs("</code>: none on the operations these checks exercise.</p>\n", f);
+        json_decref(index);
+        return;
+    }
+    fputs("</code>, with the requirements whose checks exercise each operation.</p>\n"
+          "<ul>\n",
+          f);
+    json_array_foreach(index, i, entry) {
+        list = json_object_get(entry, "checks");
+        fputs("<li>", f);
+        put_html_note(f, json_object_get(entry, "note"));
+        fputs("<br>", f);
+        for (j = 0; j < json_array_size(list); j++) {
+            const json_t *check = json_array_get(list, j);
+            enum mx_verdict v;
+            if (!first_with_id(list, j))
+                continue;
+            v = worst_for_id(list, str(check, "id"));
+            fprintf(f, "<a class=\"cell v-%s\" href=\"#t-", mx_verdict_name(v));
+            mx_put_xml(f, str(check, "test"));
+            fputs("\">", f);
+            mx_put_xml(f, str(check, "id"));
+            fputs("</a> ", f);
+        }
+        fputs("</li>\n", f);
+    }
+    fputs("</ul>\n", f);
+    json_decref(index);
+}
 
 static void put_html_transcript(FILE *f, const json_t *check) {
     size_t n = json_array_size(json_object_get(check, "transcript"));
@@ -507,6 +724,15 @@ static void put_html_check_details(FILE *f, const json_t *check, bool open) {
     fputs("</summary>\n<p>", f);
     mx_put_xml(f, str(check, "description"));
     fputs("</p>\n", f);
+    if (json_array_size(json_object_get(check, "spec_notes")) > 0) {
+        fputs("<ul class=\"spec-notes\">", f);
+        json_array_foreach(json_object_get(check, "spec_notes"), j, o) {
+            fputs("<li>Spec note: ", f);
+            put_html_note(f, o);
+            fputs("</li>", f);
+        }
+        fputs("</ul>\n", f);
+    }
     if (json_array_size(json_object_get(check, "messages")) > 0) {
         fputs("<pre>", f);
         json_array_foreach(json_object_get(check, "messages"), j, o) {
@@ -603,6 +829,7 @@ int mx_report_write_html(const json_t *results, FILE *f) {
     fputs("</ul>\n", f);
 
     put_html_matrix(f, checks);
+    put_html_spec_notes(f, results);
 
     fputs("<h2>Failures and warnings</h2>\n", f);
     json_array_foreach(checks, i, check) {
@@ -627,7 +854,9 @@ int mx_report_write_html(const json_t *results, FILE *f) {
                 "\" data-v=\"%s\"><td><span class=\"cell v-%s\">%s</span></td><td><code>",
                 v, v, v);
         mx_put_xml(f, str(check, "id"));
-        fprintf(f, "</code></td><td>%s</td><td><code>", str(check, "level"));
+        fputs("</code>", f);
+        put_html_note_badges(f, check);
+        fprintf(f, "</td><td>%s</td><td><code>", str(check, "level"));
         mx_put_xml(f, test_name(check));
         fprintf(f, "</code></td><td class=\"num\">%lld</td><td>",
                 num(check, "duration_ms"));

@@ -12,6 +12,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "../report/report_spec.c"
 #include "../report/report_text.c"
 #include "../report/report_write.c"
 
@@ -181,6 +182,8 @@ Test(report_format, expect_fail_errors) {
 /* A results document with one check of each interesting verdict. */
 static json_t *sample_results(bool strict) {
     json_error_t error;
+    size_t i;
+    json_t *check;
     json_t *doc = json_pack_ex(
         &error, 0,
         "{s:s, s:s, s:s, s:b, s:s, s:i, s:{s:[s]}, s:{}, "
@@ -224,6 +227,29 @@ static json_t *sample_results(bool strict) {
         "verdict", "info", "duration_ms", 2, "description", "d", "messages", "reason",
         "observations", "versions: v1.17", "transcript");
     cr_assert_not_null(doc, "%s", error.text);
+    json_array_foreach(json_object_get(doc, "checks"), i, check) {
+        json_object_set_new(check, "spec_notes", json_array());
+    }
+    return doc;
+}
+
+/* The sample as a run with --spec-dir: two notes on the passing check and
+ * one of them on the failing check. */
+static json_t *sample_with_notes(void) {
+    json_t *doc = sample_results(false);
+    json_t *checks = json_object_get(doc, "checks");
+    json_t *changed =
+        json_pack("{ss ss ss ss}", "operation", "updateDevice", "version", "1.17", "kind",
+                  "changed", "text", "The ability to create <new> devices was added.");
+    json_t *added = json_pack("{ss ss ss ss}", "operation", "getDevices", "version",
+                              "1.1", "kind", "added", "text", "The endpoint was added.");
+
+    json_object_set_new(doc, "spec_dir", json_string("/spec/v1.17/client-server"));
+    json_array_append(json_object_get(json_array_get(checks, 0), "spec_notes"), added);
+    json_array_append(json_object_get(json_array_get(checks, 0), "spec_notes"), changed);
+    json_array_append(json_object_get(json_array_get(checks, 1), "spec_notes"), changed);
+    json_decref(changed);
+    json_decref(added);
     return doc;
 }
 
@@ -245,6 +271,16 @@ Test(report_format, sample_validates) {
     cr_assert_eq(mx_schema_validate(schema, doc, err, sizeof(err)), 0, "%s", err);
     json_object_set_new(json_array_get(json_object_get(doc, "checks"), 0), "verdict",
                         json_string("great"));
+    cr_assert_eq(mx_schema_validate(schema, doc, err, sizeof(err)), -1);
+    json_decref(doc);
+
+    doc = sample_with_notes();
+    cr_assert_eq(mx_schema_validate(schema, doc, err, sizeof(err)), 0, "%s", err);
+    json_object_set_new(
+        json_array_get(json_object_get(json_array_get(json_object_get(doc, "checks"), 1),
+                                       "spec_notes"),
+                       0),
+        "kind", json_string("moved"));
     cr_assert_eq(mx_schema_validate(schema, doc, err, sizeof(err)), -1);
     json_decref(doc);
     json_decref(schema);
@@ -309,8 +345,205 @@ Test(report_format, summary) {
     cr_assert_not_null(strstr(md, "| put | 0/0 | 0/1 | 0 | 0 |"));
     cr_assert_not_null(strstr(md, "| asc | 0/0 | 0/0 | 0 | 1 |"));
     cr_assert_not_null(strstr(md, "| ver | 0/0 | 0/0 | 1 | 0 |"));
+    cr_assert_null(strstr(md, "Spec version notes"), "no notes without --spec-dir");
     free(md);
     json_decref(doc);
+}
+
+Test(report_format, summary_spec_notes) {
+    json_t *doc = sample_with_notes();
+    char *md = render(mx_report_write_summary, doc);
+
+    cr_assert_not_null(strstr(md, "\n## Spec version notes\n\n"), "%s", md);
+    cr_assert_not_null(strstr(md, "`/spec/v1.17/client-server`"), "%s", md);
+    cr_assert_not_null(strstr(md, "- **1.1** `getDevices` added: The endpoint was added. "
+                                  "Requirements: `LIST-OK`\n"),
+                       "%s", md);
+    cr_assert_not_null(strstr(md, "- **1.17** `updateDevice` changed: The ability to "
+                                  "create &lt;new> devices was added. Requirements: "
+                                  "`LIST-OK`, `UIA-WRONG-PASSWORD` (fail)\n"),
+                       "%s", md);
+    free(md);
+    json_decref(doc);
+
+    /* A spec without notes on these operations says so in one line. */
+    doc = sample_results(false);
+    json_object_set_new(doc, "spec_dir", json_string("/spec/v1.16"));
+    md = render(mx_report_write_summary, doc);
+    cr_assert_not_null(strstr(md, "## Spec version notes\n\nThe spec in `/spec/v1.16` "
+                                  "has no "),
+                       "%s", md);
+    free(md);
+    json_decref(doc);
+}
+
+Test(report_format, html_spec_notes) {
+    json_t *doc = sample_with_notes();
+    char *html = render(mx_report_write_html, doc);
+
+    /* A badge per version and kind next to the check, its text on hover. */
+    cr_assert_not_null(strstr(html, "<code>LIST-OK</code><details class=\"sn\"><summary "
+                                    "title=\"getDevices: The endpoint was added.\">1.1 "
+                                    "added</summary>"),
+                       "%s", html);
+    cr_assert_not_null(strstr(html,
+                              "<summary title=\"updateDevice: The ability to create "
+                              "&lt;new&gt; devices was added.\">1.17 changed"),
+                       "%s", html);
+    /* Expanded: the failing check's details and the notes section. */
+    cr_assert_not_null(strstr(html, "<li>Spec note: <code>updateDevice</code> changed in "
+                                    "1.17: The ability"),
+                       "%s", html);
+    cr_assert_not_null(strstr(html, "<h2 id=\"spec-notes\">Spec version notes</h2>"));
+    cr_assert_not_null(strstr(html, "<a class=\"cell v-fail\" href=\"#t-uia/"
+                                    "UIA_WRONG_PASSWORD__delete_devices\">"
+                                    "UIA-WRONG-PASSWORD</a>"),
+                       "%s", html);
+    cr_assert_null(strstr(html, "<new>"));
+    free(html);
+    json_decref(doc);
+
+    doc = sample_results(false);
+    html = render(mx_report_write_html, doc);
+    cr_assert_null(strstr(html, "class=\"sn\""));
+    cr_assert_null(strstr(html, "spec-notes"));
+    free(html);
+    json_decref(doc);
+}
+
+static void write_file(const char *dir, const char *name, const char *text) {
+    char path[4096];
+    FILE *f;
+
+    snprintf(path, sizeof(path), "%s/%s", dir, name);
+    f = fopen(path, "w");
+    cr_assert_not_null(f, "%s", path);
+    fputs(text, f);
+    fclose(f);
+}
+
+static void remove_dir(const char *dir) {
+    char cmd[4200];
+    snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
+    cr_assert_eq(system(cmd), 0);
+}
+
+/* A spec folder small enough to read at a glance: one added and two changed
+ * notes, the second given with a line break. */
+static const char tiny_spec[] = "openapi: 3.1.0\n"
+                                "info: {title: t, version: \"1\"}\n"
+                                "servers:\n"
+                                "  - url: \"{protocol}://{hostname}{basePath}\"\n"
+                                "    variables:\n"
+                                "      protocol: {default: https}\n"
+                                "      hostname: {default: localhost}\n"
+                                "      basePath: {default: /_matrix/client/v3}\n"
+                                "paths:\n"
+                                "  /devices:\n"
+                                "    get:\n"
+                                "      operationId: getDevices\n"
+                                "      x-addedInMatrixVersion: \"1.1\"\n"
+                                "      responses: {}\n"
+                                "  \"/devices/{deviceId}\":\n"
+                                "    put:\n"
+                                "      operationId: updateDevice\n"
+                                "      x-changedInMatrixVersion:\n"
+                                "        \"1.17\": |-\n"
+                                "          The ability to create\n"
+                                "          new devices was added.\n"
+                                "        \"1.9\": Something older.\n"
+                                "      responses: {}\n";
+
+Test(report_format, spec_notes_from_files) {
+    char dir[] = "/tmp/mxdev-notes.XXXXXX", map[4200], err[512];
+    struct mx_spec_notes *notes;
+    json_t *list;
+
+    cr_assert_not_null(mkdtemp(dir));
+    write_file(dir, "device_management.yaml", tiny_spec);
+    write_file(dir, "map.tsv",
+               "# comment\nput\tupdateDevice\nlist\tgetDevices\n"
+               "LIST-NAME\t-\nget\tgetDevice,renamedOp\n");
+    snprintf(map, sizeof(map), "%s/map.tsv", dir);
+
+    /* Without the optional files a missing operation is not reported: it may
+     * live in one of them. */
+    notes = mx_spec_notes_load(dir, map, err, sizeof(err));
+    cr_assert_not_null(notes, "%s", err);
+    cr_assert_str_eq(err, "");
+    list = mx_spec_notes_for(notes, "PUT-UPDATE", "put");
+    cr_assert_eq(json_array_size(list), 2, "%s", json_dumps(list, 0));
+    cr_assert_str_eq(str(json_array_get(list, 0), "version"), "1.9", "oldest first");
+    cr_assert_str_eq(str(json_array_get(list, 1), "version"), "1.17");
+    cr_assert_str_eq(str(json_array_get(list, 1), "kind"), "changed");
+    cr_assert_str_eq(str(json_array_get(list, 1), "operation"), "updateDevice");
+    cr_assert_str_eq(str(json_array_get(list, 1), "text"),
+                     "The ability to create new devices was added.");
+    json_decref(list);
+    list = mx_spec_notes_for(notes, "LIST-OK", "list");
+    cr_assert_eq(json_array_size(list), 1);
+    cr_assert_str_eq(str(json_array_get(list, 0), "kind"), "added");
+    cr_assert_str_eq(str(json_array_get(list, 0), "version"), "1.1");
+    json_decref(list);
+    list = mx_spec_notes_for(notes, "LIST-NAME", "list"); /* the ID row wins */
+    cr_assert_eq(json_array_size(list), 0);
+    json_decref(list);
+    list = mx_spec_notes_for(notes, "UIA-SUCCESS", "uia"); /* no row */
+    cr_assert_eq(json_array_size(list), 0);
+    json_decref(list);
+    mx_spec_notes_free(notes);
+    list = mx_spec_notes_for(NULL, "PUT-UPDATE", "put");
+    cr_assert_eq(json_array_size(list), 0);
+    json_decref(list);
+
+    /* With every file present, an operation no file defines is named. */
+    write_file(dir, "whoami.yaml", "openapi: 3.1.0\npaths: {}\n");
+    write_file(dir, "logout.yaml", "openapi: 3.1.0\npaths: {}\n");
+    write_file(dir, "versions.yaml", "openapi: 3.1.0\npaths: {}\n");
+    notes = mx_spec_notes_load(dir, map, err, sizeof(err));
+    cr_assert_not_null(notes, "%s", err);
+    cr_assert_not_null(strstr(err, "defines no operation getDevice, renamedOp"), "%s",
+                       err);
+    mx_spec_notes_free(notes);
+
+    /* No spec there: no notes, and why. */
+    write_file(dir, "device_management.yaml", "paths: [\n");
+    cr_assert_null(mx_spec_notes_load(dir, map, err, sizeof(err)));
+    cr_assert_not_null(strstr(err, "device_management.yaml"), "%s", err);
+    remove_dir(dir);
+}
+
+Test(report_format, spec_notes_map) {
+    static const char *const bad[] = {"NOT-A-GROUP\tgetDevices\n", "put updateDevice\n",
+                                      "put\tupdate Device\n", "put\t\n",
+                                      "put\tupdateDevice\nput\tgetDevice\n"};
+    char path[4096], err[512];
+    json_t *map;
+    const struct mx_requirement *req;
+
+    /* The real mapping: valid, every group has a row, and only operations
+     * of the files the reports load. */
+    snprintf(path, sizeof(path), "%s/requirement-operations.tsv", mx_env()->fixtures_dir);
+    cr_assert_eq(mx_spec_notes_parse_map(path, &map, err, sizeof(err)), 0, "%s", err);
+    for (size_t i = 0; i < mx_catalog_count(); i++) {
+        req = mx_catalog_at(i);
+        cr_assert_not_null(json_object_get(map, req->group), "no row for group %s",
+                           req->group);
+    }
+    cr_assert_eq(json_array_size(json_object_get(map, "err")), 5);
+    cr_assert_eq(json_array_size(json_object_get(map, "auth")), 5);
+    json_decref(map);
+
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        char *tmp = write_temp(bad[i]);
+        map = NULL;
+        cr_assert_eq(mx_spec_notes_parse_map(tmp, &map, err, sizeof(err)), -1, "%s",
+                     bad[i]);
+        cr_assert_null(map);
+        cr_assert_not_null(strstr(err, ":1: ") ? err : strstr(err, ":2: "), "%s", err);
+        unlink(tmp);
+        free(tmp);
+    }
 }
 
 Test(report_format, html) {

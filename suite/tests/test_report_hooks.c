@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "../report/report_hooks.c"
+#include "../report/report_spec.c"
 #include "../report/report_text.c"
 #include "../report/report_write.c"
 
@@ -86,6 +87,17 @@ static const char *verdict_of_test(const json_t *results, const char *test) {
     return "(missing)";
 }
 
+static const json_t *check_of_test(const json_t *results, const char *test) {
+    size_t i;
+    json_t *c;
+
+    json_array_foreach(json_object_get(results, "checks"), i, c) {
+        if (strcmp(json_string_value(json_object_get(c, "test")), test) == 0)
+            return c;
+    }
+    return NULL;
+}
+
 static char *slurp(const char *dir, const char *name) {
     char path[4096], *buf = NULL;
     FILE *f;
@@ -105,6 +117,44 @@ static char *slurp(const char *dir, const char *name) {
     }
     fclose(f);
     return buf;
+}
+
+/* The run had --spec-dir (a small spec written by main): its version notes
+ * reach the checks of the groups that exercise the noted operations, per
+ * fixtures/requirement-operations.tsv, and the summary and HTML show them. */
+static void check_spec_notes(const char *dir, const json_t *results) {
+    const json_t *put = check_of_test(results, "put/PUT_UNKNOWN_ERRCODE");
+    const json_t *list = check_of_test(results, "list/LIST_OK");
+    const json_t *uia = check_of_test(results, "uia/UIA_WRONG_PASSWORD__delete_devices");
+    const json_t *notes = json_object_get(put, "spec_notes");
+    const json_t *note = json_array_get(notes, 0);
+    char *summary = slurp(dir, "summary.md"), *html = slurp(dir, "report.html");
+
+    expect_that(json_is_string(json_object_get(results, "spec_dir")),
+                "results.json has no spec_dir");
+    expect_that(json_array_size(notes) == 1, "PUT-UNKNOWN-ERRCODE: not one spec note");
+    expect_that(
+        note &&
+            strcmp(json_string_value(json_object_get(note, "operation")),
+                   "updateDevice") == 0 &&
+            strcmp(json_string_value(json_object_get(note, "version")), "1.17") == 0 &&
+            strcmp(json_string_value(json_object_get(note, "kind")), "changed") == 0 &&
+            strcmp(json_string_value(json_object_get(note, "text")),
+                   "The ability to create new devices was added.") == 0,
+        "PUT-UNKNOWN-ERRCODE: wrong spec note");
+    expect_that(json_array_size(json_object_get(list, "spec_notes")) == 0,
+                "LIST-OK: a spec note where the spec has none");
+    expect_that(json_array_size(json_object_get(uia, "spec_notes")) == 0,
+                "UIA-WRONG-PASSWORD: a spec note where the spec has none");
+    expect_that(summary && strstr(summary, "- **1.17** `updateDevice` changed: The "
+                                           "ability to create new devices was added. "
+                                           "Requirements: `PUT-UNKNOWN-ERRCODE` (warn)"),
+                "summary.md: no spec version note for PUT-UNKNOWN-ERRCODE");
+    expect_that(html && strstr(html, "<code>PUT-UNKNOWN-ERRCODE</code><details "
+                                     "class=\"sn\">"),
+                "report.html: no spec note badge next to PUT-UNKNOWN-ERRCODE");
+    free(summary);
+    free(html);
 }
 
 static void check_outputs(const char *dir, int status) {
@@ -148,6 +198,7 @@ static void check_outputs(const char *dir, int status) {
             problems++;
         }
     }
+    check_spec_notes(dir, results);
     for (size_t i = 0; i < sizeof(files) / sizeof(files[0]); i++) {
         char *text = slurp(dir, files[i]);
         expect_that(text != NULL, files[i]);
@@ -165,7 +216,7 @@ static void check_outputs(const char *dir, int status) {
 
 int main(int argc, char **argv) {
     char dir[] = "/tmp/mxdev-report-hooks.XXXXXX";
-    char xf_path[4096], err[512];
+    char xf_path[4096], err[512], spec_dir[4096], spec_path[4200];
     FILE *xf;
     struct criterion_test_set *tests;
     json_t *versions = json_pack("{s:[s]}", "versions", "v1.17");
@@ -185,6 +236,26 @@ int main(int argc, char **argv) {
         return 99;
     fputs("DEL-UNKNOWN  # known 404\ndel/DEL_IDEMPOTENT\n", xf);
     fclose(xf);
+    /* A spec folder with one version note, on the operation of the put group. */
+    snprintf(spec_dir, sizeof(spec_dir), "%s/spec", dir);
+    snprintf(spec_path, sizeof(spec_path), "%s/device_management.yaml", spec_dir);
+    if (mkdir(spec_dir, 0700) < 0)
+        return 99;
+    xf = fopen(spec_path, "w");
+    if (!xf)
+        return 99;
+    fputs("openapi: 3.1.0\n"
+          "servers: [{url: \"https://localhost/_matrix/client/v3\"}]\n"
+          "paths:\n"
+          "  \"/devices/{deviceId}\":\n"
+          "    put:\n"
+          "      operationId: updateDevice\n"
+          "      x-changedInMatrixVersion:\n"
+          "        \"1.17\": The ability to create new devices was added.\n"
+          "      responses: {}\n",
+          xf);
+    fclose(xf);
+    setenv("MXDEV_SPEC_DIR", spec_dir, 1);
     cfg.dir = dir;
     cfg.expect_fail_file = xf_path;
     /* The test processes write their side channel where the runner reads. */
