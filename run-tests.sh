@@ -14,7 +14,7 @@ build_dir=${MXDEV_BUILD_DIR:-$here/build}
 run_pkgs=(cmake make gcc pkg-config libcurl4-openssl-dev libjansson-dev libcriterion-dev
           libmicrohttpd-dev libyaml-dev ca-certificates)
 test_pkgs=(json-schema-test-suite clang libclang-rt-14-dev clang-format valgrind python3
-           curl wrk)
+           curl chromium)
 
 usage() {
     cat <<'EOF'
@@ -158,7 +158,13 @@ case "$mode" in
         [ -n "$spec_dir" ] || die "--check-examples needs --spec-dir DIR (a data/api/client-server folder)"
         ensure_packages "${run_pkgs[@]}"
         build
-        exec bash "$here/scripts/check-examples.sh" "$build_dir" --spec-dir "$spec_dir" "${suite_args[@]}"
+        # The script names the mock's deviations --mock-deviate itself.
+        extra=()
+        for ((i = 1; i < ${#mock_args[@]}; i += 2)); do
+            extra+=(--mock-deviate "${mock_args[i]}")
+        done
+        exec bash "$here/scripts/check-examples.sh" "$build_dir" --spec-dir "$spec_dir" \
+            --with-mock "${extra[@]}" "${suite_args[@]}"
         ;;
 esac
 
