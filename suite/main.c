@@ -78,6 +78,7 @@ enum {
     OPT_SHARED_SECRET,
     OPT_SHARED_SECRET_FILE,
     OPT_USER,
+    OPT_USER_FILE,
     OPT_SETTLE_MS,
     OPT_DEADLINE,
     OPT_INSECURE,
@@ -100,6 +101,7 @@ static const struct option long_options[] = {
     {"shared-secret", required_argument, NULL, OPT_SHARED_SECRET},
     {"shared-secret-file", required_argument, NULL, OPT_SHARED_SECRET_FILE},
     {"user", required_argument, NULL, OPT_USER},
+    {"user-file", required_argument, NULL, OPT_USER_FILE},
     {"settle-ms", required_argument, NULL, OPT_SETTLE_MS},
     {"deadline", required_argument, NULL, OPT_DEADLINE},
     {"insecure", no_argument, NULL, OPT_INSECURE},
@@ -148,7 +150,9 @@ static void usage(FILE *f) {
         "                            (or $MXDEV_SHARED_SECRET)\n"
         "  --shared-secret-file F    the same, read from a file\n"
         "  --user @a:hs=PASSWORD     an existing account to use when registration is\n"
-        "                            closed (repeatable; give at least three)\n"
+        "                            closed (repeatable; give at least two)\n"
+        "  --user-file F             the same, one per line ('#' comments); without\n"
+        "                            either, $MXDEV_USERS (one per line)\n"
         "  --insecure                do not verify TLS certificates\n"
         "  --cacert FILE             CA bundle for TLS verification\n"
         "  --spec-dir DIR            judge response bodies by the schemas of a\n"
@@ -209,6 +213,53 @@ static char *read_secret_file(const char *opt, const char *path) {
         config_error("%s %s: the first line is empty", opt, path);
     }
     return line;
+}
+
+/* A whole file as a new malloc'd string (at most 1 MiB). */
+static char *read_text_file(const char *opt, const char *path) {
+    FILE *f = fopen(path, "r");
+    if (!f)
+        config_error("%s %s: %s", opt, path, strerror(errno));
+    char *text = calloc(1, 1024 * 1024 + 1);
+    size_t n = text ? fread(text, 1, 1024 * 1024, f) : 0;
+    bool more = text && fgetc(f) != EOF;
+    fclose(f);
+    if (!text)
+        config_error("%s %s: out of memory", opt, path);
+    if (more) {
+        free(text);
+        config_error("%s %s: larger than 1 MiB", opt, path);
+    }
+    text[n] = '\0';
+    return text;
+}
+
+/* One "@localpart:server=PASSWORD" account; its password is a secret. */
+static void add_user(struct options *o, const char *origin, const char *entry) {
+    const char *eq = strchr(entry, '=');
+    const char *colon = strchr(entry, ':');
+    if (entry[0] != '@' || !eq || !colon || colon > eq || eq[1] == '\0' ||
+        strchr(entry, '\n'))
+        config_error("%s: expected @localpart:server=PASSWORD", origin);
+    mx_redact_secret(eq + 1);
+    json_array_append_new(o->users, json_string(entry));
+}
+
+/* Accounts one per line (blank lines and '#' comments skipped); frees text. */
+static void add_users_text(struct options *o, const char *origin, char *text) {
+    char *save = NULL;
+    for (char *line = strtok_r(text, "\n", &save); line;
+         line = strtok_r(NULL, "\n", &save)) {
+        size_t n = strlen(line);
+        while (n > 0 &&
+               (line[n - 1] == '\r' || line[n - 1] == ' ' || line[n - 1] == '\t'))
+            line[--n] = '\0';
+        line += strspn(line, " \t");
+        if (line[0] == '\0' || line[0] == '#')
+            continue;
+        add_user(o, origin, line);
+    }
+    free(text);
 }
 
 static bool known_long_option(const char *arg, bool *takes_value) {
@@ -298,14 +349,12 @@ static void parse_options(int argc, char **argv, struct options *o) {
                 free(o->shared_secret);
                 o->shared_secret = read_secret_file("--shared-secret-file", optarg);
                 break;
-            case OPT_USER: {
-                const char *eq = strchr(optarg, '=');
-                const char *colon = strchr(optarg, ':');
-                if (optarg[0] != '@' || !eq || !colon || colon > eq || eq[1] == '\0')
-                    config_error("--user: expected @localpart:server=PASSWORD");
-                json_array_append_new(o->users, json_string(optarg));
+            case OPT_USER:
+                add_user(o, "--user", optarg);
                 break;
-            }
+            case OPT_USER_FILE:
+                add_users_text(o, "--user-file", read_text_file("--user-file", optarg));
+                break;
             case OPT_SETTLE_MS:
                 o->settle_ms = parse_long("--settle-ms", optarg, 0, 600000);
                 break;
@@ -805,6 +854,13 @@ int main(int argc, char **argv) {
     if (!o.shared_secret && getenv("MXDEV_SHARED_SECRET") &&
         getenv("MXDEV_SHARED_SECRET")[0])
         o.shared_secret = strdup(getenv("MXDEV_SHARED_SECRET"));
+    if (json_array_size(o.users) == 0 && getenv("MXDEV_USERS") &&
+        getenv("MXDEV_USERS")[0]) {
+        char *users = strdup(getenv("MXDEV_USERS"));
+        if (!users)
+            config_error("out of memory");
+        add_users_text(&o, "$MXDEV_USERS", users);
+    }
     mx_redact_secret(o.registration_token);
     mx_redact_secret(o.shared_secret);
     if (o.as_registration)

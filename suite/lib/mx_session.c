@@ -1,11 +1,15 @@
 /* Provisioning of users and devices for tests, and their clean-up. */
 #include "mx_session.h"
 
+#include <errno.h>
+#include <fcntl.h>
 #include <openssl/evp.h>
 #include <openssl/hmac.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
+#include <sys/stat.h>
 #include <sys/random.h>
 #include <time.h>
 #include <unistd.h>
@@ -32,7 +36,15 @@ struct tracked {
 static struct tracked *tracked;
 static size_t n_tracked;
 static unsigned unique_counter;
+/* --user accounts: the next one a test takes, and whether registering a
+ * fresh user already failed in this test. */
 static size_t next_preconfigured;
+static bool registration_refused;
+
+/* Locks held on --user accounts (see lock_account), released by fini. */
+#define MAX_ACCOUNT_LOCKS 16
+static int account_locks[MAX_ACCOUNT_LOCKS];
+static size_t n_account_locks;
 
 /* ---- small helpers ---- */
 
@@ -127,6 +139,41 @@ const char *mx_unique(const char *prefix) {
                            (long)getpid(), unique_counter);
 }
 
+/* The --user entries (MXDEV_USERS, "@a:hs=PASSWORD" lines): how many, and
+ * the index-th as a new malloc'd string (NULL when there is none). */
+static size_t preconfigured_entry(const char *users, size_t index, char **entry) {
+    size_t n = 0;
+    const char *line = users;
+    if (entry)
+        *entry = NULL;
+    while (line && *line) {
+        size_t len = strcspn(line, "\n");
+        if (len > 0) {
+            if (entry && n == index)
+                *entry = strndup(line, len);
+            n++;
+        }
+        line += len;
+        if (*line == '\n')
+            line++;
+    }
+    return n;
+}
+
+/* Registers the password of every --user account for redaction. */
+static void redact_preconfigured(void) {
+    const char *users = mx_env()->users;
+    size_t n = preconfigured_entry(users, 0, NULL);
+    for (size_t i = 0; i < n; i++) {
+        char *entry;
+        preconfigured_entry(users, i, &entry);
+        char *eq = entry ? strchr(entry, '=') : NULL;
+        if (eq)
+            mx_redact_secret(eq + 1);
+        free(entry);
+    }
+}
+
 /* ---- test fixtures ---- */
 
 void mx_test_init(void) {
@@ -135,6 +182,7 @@ void mx_test_init(void) {
 
     mx_client_set_recording(true);
     mx_client_reset_retry_budget();
+    redact_preconfigured();
     if (!criterion_current_test)
         return;
     /* A check the deadline kept from running is not a pass, and not a
@@ -229,6 +277,12 @@ void mx_test_fini(void) {
     free(tracked);
     tracked = NULL;
     n_tracked = 0;
+    /* Only now, with the test's devices gone, may another test use them. */
+    for (size_t i = 0; i < n_account_locks; i++)
+        close(account_locks[i]);
+    n_account_locks = 0;
+    next_preconfigured = 0;
+    registration_refused = false;
     mx_arena_free();
     mx_client_set_recording(true);
 }
@@ -384,35 +438,71 @@ register_shared_secret(const char *localpart, const char *password, const char *
     return r;
 }
 
-/* A user given with --user: logs in with its password (a new device). */
-static const struct mx_user *preconfigured_user(void) {
-    const char *users = mx_env()->users;
-    if (!users)
-        return NULL;
-    size_t index = 0;
-    const char *line = users;
-    while (*line) {
-        size_t len = strcspn(line, "\n");
-        if (index == next_preconfigured) {
-            char *entry = mx_arena_keep(strndup(line, len));
-            char *eq = entry ? strchr(entry, '=') : NULL;
-            if (!eq)
-                return NULL;
-            *eq = '\0';
-            next_preconfigured++;
-            struct mx_user *account = user_alloc();
-            account->user_id = entry;
-            account->localpart = localpart_of(entry);
-            account->password = eq + 1;
-            mx_redact_secret(account->password);
-            return mx_login(account, NULL, "device-conformance");
-        }
-        index++;
-        line += len;
-        if (*line == '\n')
-            line++;
+/* --user accounts are shared by all tests of the run, and tests run in
+ * parallel: a test holds an exclusive lock on each account it uses until its
+ * clean-up is done, so no other test's devices come and go under its checks
+ * (counts of GET /devices, deletions). Every test takes accounts in the
+ * order given (index 0 first), so two tests never wait on each other. The
+ * lock files live in the run's <report_dir>/.tests, cleared at each start. */
+static void lock_account(size_t index, const char *user_id) {
+    const struct mx_env *env = mx_env();
+    char path[4096];
+    cr_assert(n_account_locks < MAX_ACCOUNT_LOCKS,
+              "%stoo many --user accounts in one test", mx_current_id());
+    snprintf(path, sizeof(path), "%s/.tests", env->report_dir);
+    if (mkdir(path, 0777) < 0 && errno != EEXIST)
+        cr_assert_fail("%scannot create %s to lock --user account %s: %s",
+                       mx_current_id(), path, user_id, strerror(errno));
+    snprintf(path, sizeof(path), "%s/.tests/account-%zu.lock", env->report_dir, index);
+    int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+    if (fd < 0)
+        cr_assert_fail("%scannot open %s to lock --user account %s: %s", mx_current_id(),
+                       path, user_id, strerror(errno));
+    /* Blocks until the test using the account has finished (its process
+     * ending releases the lock too). */
+    int rc;
+    do {
+        rc = flock(fd, LOCK_EX);
+    } while (rc < 0 && errno == EINTR);
+    if (rc < 0) {
+        int err = errno;
+        close(fd);
+        cr_assert_fail("%scannot lock --user account %s: %s", mx_current_id(), user_id,
+                       strerror(err));
     }
-    return NULL;
+    account_locks[n_account_locks++] = fd;
+    if (env->deadline_at > 0 && (long)time(NULL) >= env->deadline_at)
+        cr_assert_fail("%snot run: the run's --deadline passed while this check waited "
+                       "for --user account %s",
+                       mx_current_id(), user_id);
+}
+
+/* The next --user account, logged in with its password (a new device); skips
+ * the test when the accounts are used up. why_register says why no fresh
+ * user could be registered. */
+static const struct mx_user *preconfigured_user(const char *why_register) {
+    const char *users = mx_env()->users;
+    size_t total = preconfigured_entry(users, 0, NULL);
+    if (next_preconfigured >= total)
+        mx_skip(mx_arena_printf(
+            "needs %zu distinct accounts: no fresh user could be registered (%s) and "
+            "only %zu --user account%s given",
+            next_preconfigured + 1, why_register, total, total == 1 ? " was" : "s were"));
+    char *entry = NULL;
+    preconfigured_entry(users, next_preconfigured, &entry);
+    entry = mx_arena_keep(entry);
+    char *eq = entry ? strchr(entry, '=') : NULL;
+    cr_assert(eq != NULL, "%s--user entry %zu is not @localpart:server=PASSWORD",
+              mx_current_id(), next_preconfigured + 1);
+    *eq = '\0';
+    lock_account(next_preconfigured, entry);
+    next_preconfigured++;
+    struct mx_user *account = user_alloc();
+    account->user_id = entry;
+    account->localpart = localpart_of(entry);
+    account->password = eq + 1;
+    mx_redact_secret(account->password);
+    return mx_login(account, NULL, "device-conformance");
 }
 
 const struct mx_user *mx_user_new(void) {
@@ -421,6 +511,10 @@ const struct mx_user *mx_user_new(void) {
     const char *why = NULL;
 
     mx_require_legacy_login();
+    /* Once refused in this test, registration is not tried again: the test's
+     * next user comes from --user as well. */
+    if (registration_refused)
+        return preconfigured_user("refused earlier in this check");
     random_alnum(pw, sizeof(pw) - 1);
     pw[sizeof(pw) - 1] = '\0';
     const char *password = mx_arena_strdup(pw);
@@ -432,14 +526,22 @@ const struct mx_user *mx_user_new(void) {
         why = NULL;
         r = register_shared_secret(localpart, password, &why);
     }
-    if (r->status != 200) {
-        const struct mx_user *pre = preconfigured_user();
-        if (pre)
-            return pre;
+    if (r->status != 200 && env->users) {
+        const char *code = mx_errcode(r);
+        registration_refused = true;
+        return preconfigured_user(
+            why ? why
+                : mx_arena_printf("%s answered %ld%s%s",
+                                  env->shared_secret ? "shared-secret registration"
+                                                     : "POST /register",
+                                  r->status, code ? " " : "", code ? code : ""));
     }
-    cr_assert(
-        r->status == 200, "%s",
-        mx_msg(r, "cannot register a test user%s%s", why ? ": " : "", why ? why : ""));
+    cr_assert(r->status == 200, "%s",
+              mx_msg(r,
+                     "cannot register a test user%s%s (give --registration-token, "
+                     "--shared-secret or --user accounts)",
+                     why ? ": " : "", why ? why : ""));
+
     struct mx_user *u = user_alloc();
     u->user_id = body_string(r, "user_id");
     u->device_id = body_string(r, "device_id");
