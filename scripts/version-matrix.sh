@@ -2,30 +2,54 @@
 # Runs the suite at every supported spec version against the mock at every
 # version and prints the grid (rows: suite version, columns: mock version).
 #
-#   scripts/version-matrix.sh [BUILD_DIR]     (default: $MXDEV_BUILD_DIR, else build/)
+#   scripts/version-matrix.sh [BUILD_DIR] [--report-dir DIR] [--jobs N]
+#
+#   BUILD_DIR         default: $MXDEV_BUILD_DIR, else build/
+#   --report-dir DIR  where version-matrix.md and .json go (default:
+#                     $MXDEV_REPORT_DIR, else reports/)
+#   --jobs N          cells run at once (default: $MXDEV_MATRIX_JOBS, else
+#                     the number of CPUs)
 #
 # Each cell gets a fresh mock (--spec-version M, the bundled appservice
-# registration, port 0) and one suite run (--spec-version S). A cell is PASS
-# when the suite exits 0, FAIL(<requirement IDs>) when it reports failures,
-# ERROR(exit N) when it could not run. Writes reports/version-matrix.md and
-# reports/version-matrix.json (override the folder with MXDEV_REPORT_DIR).
+# registration, port 0) and one suite run (--spec-version S); cells share
+# nothing, so they run in parallel. A cell is PASS when the suite exits 0,
+# FAIL(<requirement IDs>) when it reports failures, ERROR(exit N) when it
+# could not run.
 #
 # Exit status: 0 when every diagonal cell (suite version = mock version)
-# passes, 1 otherwise, 2 when the binaries are missing. Off-diagonal failures
-# are expected: e.g. the 1.17 suite fails ASC-* and ASD-* against a 1.16 mock,
-# which predates device management for application services.
+# passes, 1 otherwise, 2 when the binaries are missing or on a usage error.
+# Off-diagonal failures are expected: e.g. the 1.17 suite fails ASC-* and
+# ASD-* against a 1.16 mock, which predates device management for
+# application services.
 set -euo pipefail
 
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
-build_dir=${1:-${MXDEV_BUILD_DIR:-$here/build}}
+usage_error() { echo "version-matrix: $*" >&2; exit 2; }
+build_arg=""
+report_dir=${MXDEV_REPORT_DIR:-$here/reports}
+jobs=${MXDEV_MATRIX_JOBS:-$(nproc 2>/dev/null || echo 1)}
+while [ $# -gt 0 ]; do
+    case "$1" in
+        --report-dir) [ $# -ge 2 ] || usage_error "--report-dir needs a folder"
+                      report_dir=$2; shift ;;
+        --report-dir=*) report_dir=${1#*=} ;;
+        --jobs|-j) [ $# -ge 2 ] || usage_error "--jobs needs a number"; jobs=$2; shift ;;
+        --jobs=*) jobs=${1#*=} ;;
+        -h|--help) sed -n '2,24p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+        -*) usage_error "unknown option: $1" ;;
+        *) [ -z "$build_arg" ] || usage_error "one build folder only: $1"; build_arg=$1 ;;
+    esac
+    shift
+done
+[[ $jobs =~ ^[1-9][0-9]*$ ]] || usage_error "--jobs wants a positive number, not $jobs"
+build_dir=${build_arg:-${MXDEV_BUILD_DIR:-$here/build}}
 build_dir=$(cd "$build_dir" 2>/dev/null && pwd) || {
-    echo "version-matrix: no build directory ${1:-${MXDEV_BUILD_DIR:-$here/build}}" >&2
+    echo "version-matrix: no build directory ${build_arg:-${MXDEV_BUILD_DIR:-$here/build}}" >&2
     exit 2
 }
 mock=$build_dir/mock/mock-homeserver
 suite=$build_dir/suite/device-conformance
 registration=$here/fixtures/appservice.yaml
-report_dir=${MXDEV_REPORT_DIR:-$here/reports}
 versions=(1.16 1.17 1.18 1.19 1.20)
 # Bounds: how long the mock may take to print its port, and one suite run.
 start_timeout_s=10
@@ -37,68 +61,101 @@ done
 command -v python3 >/dev/null || { echo "version-matrix: needs python3" >&2; exit 2; }
 
 work=$(mktemp -d "${TMPDIR:-/tmp}/mxdev-matrix.XXXXXX")
-mock_pid=""
-stop_mock() {
-    if [ -n "$mock_pid" ] && kill -0 "$mock_pid" 2>/dev/null; then
-        kill -TERM "$mock_pid" 2>/dev/null || true
-        wait "$mock_pid" 2>/dev/null || true
-    fi
-    mock_pid=""
-}
+cell_pids=()
 cleanup() {
-    stop_mock
+    local p
+    for p in ${cell_pids[@]+"${cell_pids[@]}"}; do
+        kill -TERM "$p" 2>/dev/null || true
+    done
+    for p in ${cell_pids[@]+"${cell_pids[@]}"}; do
+        wait "$p" 2>/dev/null || true
+    done
     rm -rf "$work"
 }
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 
-# Starts the mock at version $1; sets mock_url, or returns 1.
-start_mock() {
-    local fifo=$work/mock.fifo line=""
-    rm -f "$fifo" && mkfifo "$fifo"
-    "$mock" --listen 127.0.0.1:0 --spec-version "$1" --appservice "$registration" \
-        >"$fifo" 2>"$work/mock-$1.stderr" &
+# One cell, in its own subshell: its mock, its suite run, and one line of
+# JSON in $work/cell-S-M.json. A signal stops both processes at once.
+run_cell() {
+    local s=$1 m=$2 out=$work/run-$1-$2 fifo=$work/mock-$1-$2.fifo
+    local line="" mock_url="" status=0 results=null
+    # Not local: the EXIT trap runs after this function has returned.
+    mock_pid=""
+    suite_pid=""
+    stop_cell() {
+        [ -z "$suite_pid" ] || kill -TERM "$suite_pid" 2>/dev/null || true
+        if [ -n "$mock_pid" ] && kill -0 "$mock_pid" 2>/dev/null; then
+            kill -TERM "$mock_pid" 2>/dev/null || true
+            wait "$mock_pid" 2>/dev/null || true
+        fi
+        suite_pid=""
+        mock_pid=""
+    }
+    trap 'stop_cell; exit 143' TERM INT
+    trap stop_cell EXIT
+    mkdir -p "$out"
+    mkfifo "$fifo"
+    "$mock" --listen 127.0.0.1:0 --spec-version "$m" --appservice "$registration" \
+        >"$fifo" 2>"$out/mock.stderr" &
     mock_pid=$!
     # Reading the "listening on" line is the wait for readiness; keep
     # draining stdout afterwards so the mock never blocks on it.
     exec 3<"$fifo"
-    if ! read -r -t "$start_timeout_s" line <&3; then
-        exec 3<&-
-        return 1
+    if read -r -t "$start_timeout_s" line <&3; then
+        cat <&3 >/dev/null &
     fi
-    cat <&3 >/dev/null &
     exec 3<&-
     case "$line" in
         "listening on http://"*) mock_url=${line#listening on } ;;
-        *) return 1 ;;
+        *)
+            printf '{"suite":"%s","mock":"%s","exit":-1,"results":null,"note":"mock did not start"}\n' \
+                "$s" "$m" >"$work/cell-$s-$m.json"
+            echo "suite $s x mock $m: the mock did not start" >&2
+            return 0
+            ;;
     esac
+    timeout "$run_timeout_s" "$suite" --spec-version "$s" --report-dir "$out" \
+        --homeserver "$mock_url" --as-registration "$registration" \
+        >"$out/stdout.txt" 2>"$out/stderr.txt" &
+    suite_pid=$!
+    wait "$suite_pid" || status=$?
+    suite_pid=""
+    stop_cell
+    [ -f "$out/results.json" ] && results=\"$out/results.json\"
+    printf '{"suite":"%s","mock":"%s","exit":%d,"results":%s,"stderr":"%s"}\n' \
+        "$s" "$m" "$status" "$results" "$out/stderr.txt" >"$work/cell-$s-$m.json"
+    echo "suite $s x mock $m: exit $status" >&2
 }
 
+t0=$(date +%s)
+for s in "${versions[@]}"; do
+    for m in "${versions[@]}"; do
+        # At most $jobs cells at once.
+        while [ "$(jobs -rp | wc -l)" -ge "$jobs" ]; do
+            wait -n || true
+        done
+        (run_cell "$s" "$m") &
+        cell_pids+=($!)
+    done
+done
+for p in "${cell_pids[@]}"; do
+    wait "$p" || true
+done
+cell_pids=()
 cells=$work/cells.jsonl
 : >"$cells"
 for s in "${versions[@]}"; do
     for m in "${versions[@]}"; do
-        out=$work/run-$s-$m
-        mkdir -p "$out"
-        status=0
-        if ! start_mock "$m"; then
-            stop_mock
-            printf '{"suite":"%s","mock":"%s","exit":-1,"results":null,"note":"mock did not start"}\n' \
+        if [ -f "$work/cell-$s-$m.json" ]; then
+            cat "$work/cell-$s-$m.json" >>"$cells"
+        else
+            printf '{"suite":"%s","mock":"%s","exit":-1,"results":null,"note":"the cell did not finish"}\n' \
                 "$s" "$m" >>"$cells"
-            echo "suite $s x mock $m: the mock did not start" >&2
-            continue
         fi
-        timeout "$run_timeout_s" "$suite" --spec-version "$s" --report-dir "$out" \
-            --homeserver "$mock_url" --as-registration "$registration" \
-            >"$out/stdout.txt" 2>"$out/stderr.txt" || status=$?
-        stop_mock
-        results=null
-        [ -f "$out/results.json" ] && results=\"$out/results.json\"
-        printf '{"suite":"%s","mock":"%s","exit":%d,"results":%s,"stderr":"%s"}\n' \
-            "$s" "$m" "$status" "$results" "$out/stderr.txt" >>"$cells"
-        echo "suite $s x mock $m: exit $status" >&2
     done
 done
+echo "version-matrix: ${#versions[@]}x${#versions[@]} cells, $jobs at once, $(($(date +%s) - t0)) s" >&2
 
 mkdir -p "$report_dir"
 python3 - "$cells" "$report_dir" <<'PY'
