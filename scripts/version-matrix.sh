@@ -35,7 +35,8 @@ while [ $# -gt 0 ]; do
         --report-dir=*) report_dir=${1#*=} ;;
         --jobs|-j) [ $# -ge 2 ] || usage_error "--jobs needs a number"; jobs=$2; shift ;;
         --jobs=*) jobs=${1#*=} ;;
-        -h|--help) sed -n '2,24p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+        -h|--help) awk 'NR > 1 && !/^#/ { exit } NR > 1 { sub(/^# ?/, ""); print }' "$0"
+                   exit 0 ;;
         -*) usage_error "unknown option: $1" ;;
         *) [ -z "$build_arg" ] || usage_error "one build folder only: $1"; build_arg=$1 ;;
     esac
