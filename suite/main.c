@@ -659,10 +659,14 @@ static void print_header(const struct options *o, const struct appservice *as,
         printf("  password login: yes\n");
     else
         printf("  password login: no; checks needing password users are skipped\n");
-    printf("  registration:  %s%s%s%s\n", "client API",
+    printf("  registration:  %s%s%s\n", "client API",
            o->registration_token ? " with a registration token" : "",
-           o->shared_secret ? ", shared-secret admin API" : "",
-           json_array_size(o->users) ? ", preconfigured --user accounts" : "");
+           o->shared_secret ? ", shared-secret admin API" : "");
+    if (json_array_size(o->users))
+        printf(
+            "  --user:        %zu account%s, used when registration fails (checks using "
+            "them run one at a time)\n",
+            json_array_size(o->users), json_array_size(o->users) == 1 ? "" : "s");
     printf("  reports:       %s\n", o->report_dir);
     fflush(stdout);
 }

@@ -56,6 +56,9 @@ expect_conformant shared
 grep -q '"path":"/_synapse/admin/v1/register"' "$work"/shared/.tests/list.LIST_OK.jsonl ||
     fail "shared: LIST_OK did not register its user through the admin API"
 no_secret shared "$secret" "$work/shared" "$work/shared.log"
+MXDEV_SHARED_SECRET=$secret run shared-env -- --filter 'list/*'
+[ "$status" -eq 0 ] || fail "shared-env: \$MXDEV_SHARED_SECRET not used (exit $status)"
+no_secret shared-env "$secret" "$work/shared-env" "$work/shared-env.log"
 # Without the secret, registration is impossible: a clear failure, not a pass.
 run shared-missing -- --filter 'list/LIST_OK'
 [ "$status" -eq 1 ] || fail "shared-missing: expected exit 1 without any way to register"

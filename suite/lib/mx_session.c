@@ -36,10 +36,10 @@ struct tracked {
 static struct tracked *tracked;
 static size_t n_tracked;
 static unsigned unique_counter;
-/* --user accounts: the next one a test takes, and whether registering a
- * fresh user already failed in this test. */
+/* --user accounts: the next one a test takes, and why registering a fresh
+ * user failed in this test (arena string; NULL while it has not). */
 static size_t next_preconfigured;
-static bool registration_refused;
+static const char *registration_refused;
 
 /* Locks held on --user accounts (see lock_account), released by fini. */
 #define MAX_ACCOUNT_LOCKS 16
@@ -282,7 +282,7 @@ void mx_test_fini(void) {
         close(account_locks[i]);
     n_account_locks = 0;
     next_preconfigured = 0;
-    registration_refused = false;
+    registration_refused = NULL;
     mx_arena_free();
     mx_client_set_recording(true);
 }
@@ -514,7 +514,7 @@ const struct mx_user *mx_user_new(void) {
     /* Once refused in this test, registration is not tried again: the test's
      * next user comes from --user as well. */
     if (registration_refused)
-        return preconfigured_user("refused earlier in this check");
+        return preconfigured_user(registration_refused);
     random_alnum(pw, sizeof(pw) - 1);
     pw[sizeof(pw) - 1] = '\0';
     const char *password = mx_arena_strdup(pw);
@@ -528,13 +528,13 @@ const struct mx_user *mx_user_new(void) {
     }
     if (r->status != 200 && env->users) {
         const char *code = mx_errcode(r);
-        registration_refused = true;
-        return preconfigured_user(
+        registration_refused =
             why ? why
                 : mx_arena_printf("%s answered %ld%s%s",
                                   env->shared_secret ? "shared-secret registration"
                                                      : "POST /register",
-                                  r->status, code ? " " : "", code ? code : ""));
+                                  r->status, code ? " " : "", code ? code : "");
+        return preconfigured_user(registration_refused);
     }
     cr_assert(r->status == 200, "%s",
               mx_msg(r,
