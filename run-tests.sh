@@ -12,7 +12,7 @@ build_dir=${MXDEV_BUILD_DIR:-$here/build}
 
 # Debian packages needed to build and run the suite, and those the self-test adds.
 run_pkgs=(cmake make gcc pkg-config libcurl4-openssl-dev libjansson-dev libcriterion-dev
-          libmicrohttpd-dev libyaml-dev ca-certificates)
+          libmicrohttpd-dev libyaml-dev libssl-dev ca-certificates)
 test_pkgs=(json-schema-test-suite clang libclang-rt-14-dev clang-format valgrind python3
            curl chromium)
 
@@ -35,8 +35,10 @@ Options for a suite run (passed to device-conformance; see its --help):
                          (default with the mock: fixtures/appservice.yaml)
   --report-dir DIR       where reports go (default: reports/)
   --expect-fail FILE     known failures, one requirement ID or test per line
-  --timeout S, --deadline S, --settle-ms N, --registration-token T, --shared-secret S,
-  --user @a:hs=PASSWORD, --insecure, --cacert F, --require-appservice, --spec-dir DIR
+  --timeout S, --deadline S, --settle-ms N, --registration-token T,
+  --registration-token-file F, --shared-secret S, --shared-secret-file F,
+  --user @a:hs=PASSWORD, --user-file F, --insecure, --cacert F,
+  --require-appservice, --spec-dir DIR
 Options for the bundled mock:
   --mock-deviate NAME    start the mock with a named deviation from the spec (repeatable;
                          list them with build/mock/mock-homeserver --list-deviations)
