@@ -473,8 +473,10 @@ const struct mx_resp *mx_send(const struct mx_req *req) {
         char *bare = path_without_query(path);
         const json_t *schema = bare ? mx_schema_for(method, bare, r->status) : NULL;
         char err[512];
-        if (schema && mx_schema_validate(schema, r->json, err, sizeof(err)) < 0)
+        if (schema && mx_schema_validate(schema, r->json, err, sizeof(err)) < 0) {
             r->schema_error = strdup(err);
+            mx_record_schema(method, bare, r->status, err);
+        }
         free(bare);
     }
     goto out;

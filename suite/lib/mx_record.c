@@ -119,6 +119,15 @@ void mx_record_exchange(const char *method, const char *path, const char *req_bo
                      "response", response, "ms", elapsed_ms));
 }
 
+void mx_record_schema(const char *method, const char *path, long status,
+                      const char *text) {
+    if (!criterion_current_test)
+        return;
+    append(json_pack("{s:s, s:s?, s:o, s:I, s:o}", "kind", "schema", "method", method,
+                     "path", text_value(path), "status", (json_int_t)status, "text",
+                     text_value(text)));
+}
+
 void mx_record_observation(const char *text) {
     if (!criterion_current_test)
         return;

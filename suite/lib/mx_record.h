@@ -17,6 +17,11 @@
 void mx_record_exchange(const char *method, const char *path, const char *req_body,
                         long status, const char *content_type, const char *resp_body,
                         double elapsed_ms);
+/* {"kind":"schema","method","path","status","text"}: a response body that
+ * does not match the spec's schema. The runner counts these against
+ * ERR-SCHEMA, whichever check received the response. */
+void mx_record_schema(const char *method, const char *path, long status,
+                      const char *text);
 /* {"kind":"observation","text":...} */
 void mx_record_observation(const char *text);
 /* {"kind":"skip","reason":...} (written before cr_skip_test). */

@@ -50,7 +50,8 @@ static struct {
     char started[32];
     struct timespec t0;
     bool color;
-    json_t *checks; /* array of check objects, in finishing order */
+    json_t *checks;      /* array of check objects, in finishing order */
+    json_t *schema_seen; /* {"test","text"} of every schema violation recorded */
     struct seen_test *seen;
     size_t n_seen;
     int exit_status;
@@ -152,6 +153,7 @@ int mx_report_init(const struct mx_report_config *cfg, char *err, size_t err_len
     state.versions = cfg->versions ? json_deep_copy(cfg->versions) : NULL;
     state.capabilities = cfg->capabilities ? json_deep_copy(cfg->capabilities) : NULL;
     state.checks = json_array();
+    state.schema_seen = json_array();
     if (!state.dir || !state.target || !state.checks) {
         snprintf(err, err_len, "out of memory");
         return -1;
@@ -356,6 +358,35 @@ static void print_check(const json_t *check, enum mx_verdict v) {
 }
 
 /* Turns one finished test into a check and prints its line. */
+/* Keeps a schema violation that a check's response showed; ERR-SCHEMA is
+ * judged on all of them at the end (attribute_schema_violations). */
+static const char *member_text(const json_t *obj, const char *key) {
+    const char *v = json_string_value(json_object_get(obj, key));
+    return v ? v : "";
+}
+
+static void note_schema_violation(const char *test_id, const json_t *rec) {
+    char line[1024];
+    snprintf(line, sizeof(line), "%s %s -> %lld: %s", member_text(rec, "method"),
+             member_text(rec, "path"),
+             (long long)json_integer_value(json_object_get(rec, "status")),
+             member_text(rec, "text"));
+    char *safe = mx_text_safe(line);
+    json_array_append_new(state.schema_seen, json_pack("{s:s, s:s}", "test", test_id,
+                                                       "text", safe ? safe : ""));
+    free(safe);
+}
+
+/* "listed in FILE: reason" for an xfail/xpass; new reference. */
+static json_t *xfail_reason(const struct mx_expect_fail_entry *xf) {
+    char *text = mx_text_safe(*xf->reason ? xf->reason : "no reason given");
+    char line[1024];
+    snprintf(line, sizeof(line), "listed in %s: %s", base_name(state.expect_fail_file),
+             text ? text : "");
+    free(text);
+    return json_string(line);
+}
+
 static void finish_test(const struct criterion_test_stats *stats, enum finish_how how) {
     const struct criterion_test *test = stats->test;
     struct seen_test *seen = seen_find(test, how != FINISH_LEFTOVER);
@@ -433,6 +464,8 @@ static void finish_test(const struct criterion_test_stats *stats, enum finish_ho
             json_array_append_new(transcript, safe_copy(rec));
         else if (strcmp(kind, "skip") == 0)
             skip_reason = json_string_value(json_object_get(rec, "reason"));
+        else if (strcmp(kind, "schema") == 0)
+            note_schema_violation(test_id, rec);
     }
 
     xf = mx_expect_fail_find(&state.expect_fail, id, test_id);
@@ -444,12 +477,7 @@ static void finish_test(const struct criterion_test_stats *stats, enum finish_ho
         reason = json_string(text ? text : "");
         free(text);
     } else if (v == MX_VERDICT_XFAIL || v == MX_VERDICT_XPASS) {
-        char *text = mx_text_safe(*xf->reason ? xf->reason : "no reason given");
-        char line[1024];
-        snprintf(line, sizeof(line), "listed in %s: %s",
-                 base_name(state.expect_fail_file), text ? text : "");
-        reason = json_string(line);
-        free(text);
+        reason = xfail_reason(xf);
     }
     if (v == MX_VERDICT_PASS || v == MX_VERDICT_SKIP)
         json_array_clear(transcript);
@@ -511,6 +539,74 @@ ReportHook(TEST_CRASH)(struct criterion_test_stats *stats) {
         finish_test(stats, FINISH_CRASH);
 }
 
+/* One line per recorded violation (at most ten, then a count). */
+static void append_schema_messages(json_t *messages) {
+    size_t n = json_array_size(state.schema_seen), i;
+    json_t *seen;
+    char line[1400];
+
+    json_array_foreach(state.schema_seen, i, seen) {
+        if (i == 10) {
+            snprintf(line, sizeof(line), "[ERR-SCHEMA] ... and %zu more", n - i);
+            append_text(messages, line);
+            break;
+        }
+        snprintf(line, sizeof(line),
+                 "[ERR-SCHEMA] a response in %s does not match the spec's schema: %s",
+                 member_text(seen, "test"), member_text(seen, "text"));
+        append_text(messages, line);
+    }
+}
+
+/* ERR-SCHEMA's rule covers every response of the run, so a violation seen
+ * by any check fails the ERR-SCHEMA check (which then lists where), while
+ * the check that received the response is judged on its own rule only. When
+ * the run has no ERR-SCHEMA check (--filter), one is added for the
+ * violations. A listed expected failure turns the verdict into xfail. */
+static void attribute_schema_violations(void) {
+    size_t n = json_array_size(state.schema_seen), i;
+    json_t *check;
+    bool found = false;
+
+    if (n == 0)
+        return;
+    const struct mx_requirement *req = mx_catalog_find("ERR-SCHEMA");
+    const struct mx_expect_fail_entry *xf =
+        mx_expect_fail_find(&state.expect_fail, "ERR-SCHEMA", "err/ERR_SCHEMA");
+    enum mx_verdict v = mx_verdict_for(req ? req->level : MX_MUST, MX_OUTCOME_FAILED, xf);
+    json_array_foreach(state.checks, i, check) {
+        if (strcmp(member_text(check, "id"), "ERR-SCHEMA") != 0)
+            continue;
+        found = true;
+        int was = mx_verdict_parse(json_string_value(json_object_get(check, "verdict")));
+        if (was == MX_VERDICT_SKIP)
+            continue;
+        append_schema_messages(json_object_get(check, "messages"));
+        if (was == MX_VERDICT_PASS || was == MX_VERDICT_XPASS) {
+            json_object_set_new(check, "verdict", json_string(mx_verdict_name(v)));
+            if (v == MX_VERDICT_XFAIL)
+                json_object_set_new(check, "reason", xfail_reason(xf));
+            print_check(check, v);
+        }
+    }
+    if (found)
+        return;
+    json_t *messages = json_array();
+    append_schema_messages(messages);
+    check = json_pack("{s:s, s:s, s:s, s:s, s:s, s:I, s:s, s:o, s:o, s:[], s:[], s:o}",
+                      "test", "err/ERR_SCHEMA__observed", "id", "ERR-SCHEMA", "group",
+                      "err", "level", mx_level_name(req ? req->level : MX_MUST),
+                      "verdict", mx_verdict_name(v), "duration_ms", (json_int_t)0,
+                      "description", req ? req->rule : "", "messages", messages, "reason",
+                      v == MX_VERDICT_XFAIL ? xfail_reason(xf) : json_null(),
+                      "observations", "transcript", "spec_notes",
+                      mx_spec_notes_for(state.notes, "ERR-SCHEMA", "err"));
+    if (check) {
+        json_array_append_new(state.checks, check);
+        print_check(check, v);
+    }
+}
+
 /* Catalogue order, then test name: the reports read in the catalogue's
  * order whatever order the tests finished in. */
 static size_t catalogue_index(const char *id) {
@@ -561,6 +657,8 @@ static void release_state(void) {
     json_decref(state.versions);
     json_decref(state.capabilities);
     json_decref(state.checks);
+    json_decref(state.schema_seen);
+    state.schema_seen = NULL;
     mx_expect_fail_free(&state.expect_fail);
     state.dir = state.target = state.expect_fail_file = NULL;
     state.seen = NULL;
@@ -582,6 +680,7 @@ ReportHook(POST_ALL)(struct criterion_global_stats *global) {
     for (struct criterion_suite_stats *s = global->suites; s; s = s->next)
         for (struct criterion_test_stats *t = s->tests; t; t = t->next)
             finish_test(t, FINISH_LEFTOVER);
+    attribute_schema_violations();
 
     checks = sorted_checks();
     json_array_foreach(checks, i, check) {
