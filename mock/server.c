@@ -12,13 +12,24 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <unistd.h>
 
 #include <microhttpd.h>
 
 #include "dispatch.h"
 
-#define THREAD_POOL_SIZE 8
+#define THREAD_POOL_MAX 8
 #define CONNECTION_TIMEOUT_S 30
+
+/* One polling thread per core, at most THREAD_POOL_MAX: handlers are short
+ * and serialised by the store's lock, so more threads than cores only add
+ * context switches (worse tail latency) and malloc arenas (more memory). */
+static unsigned thread_pool_size(void) {
+    long n = sysconf(_SC_NPROCESSORS_ONLN);
+    if (n < 1)
+        return 1;
+    return n > THREAD_POOL_MAX ? THREAD_POOL_MAX : (unsigned)n;
+}
 
 struct mock_server {
     struct MHD_Daemon *daemon;
@@ -197,8 +208,8 @@ struct mock_server *mock_server_start(struct mock_state *state, const char *addr
         flags, (uint16_t)port, NULL, NULL, on_request, srv, MHD_OPTION_SOCK_ADDR,
         (struct sockaddr *)&ss, MHD_OPTION_URI_LOG_CALLBACK, on_uri, (void *)srv,
         MHD_OPTION_NOTIFY_COMPLETED, on_completed, (void *)srv,
-        MHD_OPTION_THREAD_POOL_SIZE, (unsigned)THREAD_POOL_SIZE,
-        MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)CONNECTION_TIMEOUT_S, MHD_OPTION_END);
+        MHD_OPTION_THREAD_POOL_SIZE, thread_pool_size(), MHD_OPTION_CONNECTION_TIMEOUT,
+        (unsigned)CONNECTION_TIMEOUT_S, MHD_OPTION_END);
     if (srv->daemon == NULL) {
         snprintf(err, err_len, "cannot listen on %s:%u", addr, port);
         free(srv);
