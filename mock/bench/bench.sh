@@ -1,23 +1,36 @@
 #!/usr/bin/env bash
-# Throughput, latency and memory of the mock homeserver.
+# Throughput, latency and memory of the mock homeserver (a benchmark: it
+# measures and prints, it asserts nothing about speed).
 #
 #   mock/bench/bench.sh [BUILD_DIR]        (default: build/)
 #
 # 1. Starts the mock on port 0, registers a user (POST /register, m.login.dummy),
-#    runs wrk against GET /_matrix/client/v3/devices with that user's token while
-#    sampling the mock's VmRSS, and prints requests/s, p99 latency and max RSS.
+#    runs `wrk -t2 -c32` against GET /_matrix/client/v3/devices with that user's
+#    token BENCH_RUNS times while sampling the mock's VmRSS, and prints each
+#    run's requests/s and p99 latency, their medians, and the max RSS.
 # 2. Starts a second mock seeded (--seed) with a user who has 10,000 devices and
-#    times GET /devices for that user.
+#    times GET /devices for that user (median of BENCH_LISTINGS runs).
+# 3. When Stoplight Prism is installed (`prism` on PATH, or PRISM=/path/to/prism),
+#    serves the spec's device_management.yaml with `prism mock` on a free
+#    loopback port and runs the same wrk against its GET /devices, for a side
+#    by side comparison (requests/s, p99, RSS, ratio).
 #
 # Environment: MOCK_BIN (the binary), BENCH_SECONDS (wrk duration, default 10),
-# BENCH_DEVICES (devices of the big user, default 10000).
+# BENCH_RUNS (wrk runs, default 3), BENCH_DEVICES (devices of the big user,
+# default 10000), BENCH_LISTINGS (timed listings, default 20), PRISM (the prism
+# binary), PRISM_SPEC (the OpenAPI file Prism serves, default the v1.17
+# device_management.yaml of /work/shared/spec).
 set -euo pipefail
 
 here=$(cd "$(dirname "$0")/../.." && pwd)
 build=${1:-$here/build}
 bin=${MOCK_BIN:-$build/mock/mock-homeserver}
 seconds=${BENCH_SECONDS:-10}
+runs=${BENCH_RUNS:-3}
 n_devices=${BENCH_DEVICES:-10000}
+listings=${BENCH_LISTINGS:-20}
+prism=${PRISM:-$(command -v prism || true)}
+prism_spec=${PRISM_SPEC:-/work/shared/spec/v1.17/client-server/device_management.yaml}
 
 die() { printf 'bench.sh: %s\n' "$*" >&2; exit 2; }
 [ -x "$bin" ] || die "no mock binary at $bin (build target mock-homeserver, or set MOCK_BIN)"
@@ -76,9 +89,58 @@ register() {
     jq -er '.access_token' <<<"$reply" || die "registration failed: $reply"
 }
 
+# rss_kib PID: resident memory of PID and its child processes, in KiB.
 rss_kib() {
-    awk '/^VmRSS:/ {print $2}' "/proc/$1/status" 2>/dev/null || echo 0
+    local p total=0 r
+    for p in "$1" $(pgrep -P "$1" 2>/dev/null || true); do
+        r=$(awk '/^VmRSS:/ {print $2}' "/proc/$p/status" 2>/dev/null || true)
+        total=$((total + ${r:-0}))
+    done
+    echo "$total"
 }
+
+# median: the median of the numbers on stdin, one a line.
+median() {
+    sort -g | awk '{ v[NR] = $1 } END { if (NR == 0) print "n/a";
+        else if (NR % 2) print v[(NR + 1) / 2]; else print (v[NR / 2] + v[NR / 2 + 1]) / 2 }'
+}
+
+# load URL PID LABEL CURL-HEADER...: BENCH_RUNS wrk runs against URL while
+# sampling the RSS of PID. Prints each run, then sets load_rps, load_p99 (ms,
+# medians) and load_rss (max KiB).
+load() {
+    local url=$1 pid=$2 label=$3 i wrk_pid r
+    shift 3
+    : >"$tmp/rps" && : >"$tmp/p99"
+    load_rss=0
+    echo "$label: wrk -t2 -c32 -d${seconds}s --latency, $runs runs, RSS at start $(rss_kib "$pid") KiB"
+    for i in $(seq 1 "$runs"); do
+        wrk -t2 -c32 -d"${seconds}s" --latency "$@" "$url" >"$tmp/wrk.out" 2>&1 &
+        wrk_pid=$!
+        # Sample memory while wrk runs; the loop ends with wrk (bounded by -d).
+        while kill -0 "$wrk_pid" 2>/dev/null; do
+            r=$(rss_kib "$pid")
+            [ "$r" -gt "$load_rss" ] && load_rss=$r
+            sleep 0.2
+        done
+        wait "$wrk_pid" || die "wrk failed: $(cat "$tmp/wrk.out")"
+        awk '/^Requests\/sec:/ {print $2}' "$tmp/wrk.out" >>"$tmp/rps"
+        # wrk prints latencies as 512.00us, 1.23ms or 1.05s: convert to ms.
+        awk '$1 == "99%" { v = $2; u = v; sub(/[0-9.]+/, "", u); sub(/[a-z]+$/, "", v);
+                           print (u == "us" ? v / 1000 : u == "s" ? v * 1000 : v) }' \
+            "$tmp/wrk.out" >>"$tmp/p99"
+        printf '  run %d: %s req/s, p99 %s ms' "$i" "$(tail -1 "$tmp/rps")" "$(tail -1 "$tmp/p99")"
+        # Errors and non-2xx answers, when wrk reports any, on the same line.
+        awk '/Non-2xx|Socket errors/ { $1 = $1; printf ", %s", $0 }' "$tmp/wrk.out"
+        echo
+    done
+    load_rps=$(median <"$tmp/rps")
+    load_p99=$(median <"$tmp/p99")
+    echo "  median: $load_rps req/s, p99 $load_p99 ms; max RSS during load: $load_rss KiB" \
+        "($(awk -v k="$load_rss" 'BEGIN { printf "%.1f", k / 1024 }') MiB)"
+}
+
+echo "machine: $(nproc) cores, load average $(cut -d' ' -f1-3 /proc/loadavg)"
 
 # ---- 1. throughput of GET /devices for an ordinary user ----
 
@@ -87,31 +149,10 @@ token=$(register "$mock_url" "bench_$$" "bench-password-$$")
 devices_url="$mock_url/_matrix/client/v3/devices"
 status=$(curl -s -o /dev/null -w '%{http_code}' -H "Authorization: Bearer $token" "$devices_url")
 [ "$status" = 200 ] || die "GET /devices answered $status before the load"
-
-echo "mock $mock_url (pid $mock_pid), RSS at start: $(rss_kib "$mock_pid") KiB"
-wrk -t2 -c32 -d"${seconds}s" --latency -H "Authorization: Bearer $token" \
-    "$devices_url" >"$tmp/wrk.out" &
-wrk_pid=$!
-pids+=("$wrk_pid")
-max_rss=0
-# Sample memory while wrk runs; the loop ends with wrk (bounded by its -d).
-while kill -0 "$wrk_pid" 2>/dev/null; do
-    r=$(rss_kib "$mock_pid")
-    [ "$r" -gt "$max_rss" ] && max_rss=$r
-    sleep 0.2
-done
-wait "$wrk_pid" || die "wrk failed: $(cat "$tmp/wrk.out")"
-
-rps=$(awk '/^Requests\/sec:/ {print $2}' "$tmp/wrk.out")
-p99=$(awk '$1 == "99%" {print $2}' "$tmp/wrk.out")
-non2xx=$(awk '/Non-2xx or 3xx responses:/ {print $NF}' "$tmp/wrk.out")
-errors=$(awk '/Socket errors:/ {print}' "$tmp/wrk.out")
-echo "GET /devices, wrk -t2 -c32 -d${seconds}s:"
-echo "  requests/s: $rps"
-echo "  p99 latency: $p99"
-echo "  max RSS during load: $max_rss KiB (after: $(rss_kib "$mock_pid") KiB)"
-[ -n "$non2xx" ] && echo "  non-2xx responses: $non2xx"
-[ -n "$errors" ] && echo "  $errors"
+load "$devices_url" "$mock_pid" "mock GET /devices ($mock_url, pid $mock_pid)" \
+    -H "Authorization: Bearer $token"
+mock_rps=$load_rps mock_p99=$load_p99 mock_rss=$load_rss
+kill "$mock_pid"
 
 # ---- 2. GET /devices for a user with many devices ----
 
@@ -126,17 +167,50 @@ jq -n --argjson n "$n_devices" --arg t "$big_token" '
 start_mock big --seed "$seed"
 echo "mock $mock_url (pid $mock_pid) seeded with $n_devices devices," \
     "RSS: $(rss_kib "$mock_pid") KiB"
-times=()
-for i in $(seq 1 20); do
+: >"$tmp/times"
+for i in $(seq 1 "$listings"); do
     out=$(curl -s -o "$tmp/big.json" -w '%{http_code} %{time_total}' \
         -H "Authorization: Bearer $big_token" "$mock_url/_matrix/client/v3/devices")
     [ "${out%% *}" = 200 ] || die "GET /devices for the big user answered ${out%% *}"
-    times+=("${out#* }")
+    echo "${out#* }" >>"$tmp/times"
 done
 count=$(jq '.devices | length' "$tmp/big.json")
 [ "$count" = "$n_devices" ] || die "listed $count devices, expected $n_devices"
-printf '%s\n' "${times[@]}" | sort -n | awk -v n="$n_devices" -v bytes="$(stat -c %s "$tmp/big.json")" '
+sort -g "$tmp/times" | awk -v n="$n_devices" -v bytes="$(stat -c %s "$tmp/big.json")" '
     { t[NR] = $1 * 1000 }
-    END { printf "GET /devices with %d devices (%d bytes), 20 runs: min %.1f ms, median %.1f ms, max %.1f ms\n",
-                 n, bytes, t[1], t[int((NR + 1) / 2)], t[NR] }'
+    END { printf "GET /devices with %d devices (%d bytes), %d runs: min %.1f ms, median %.1f ms, max %.1f ms\n",
+                 n, bytes, NR, t[1], (NR % 2 ? t[(NR + 1) / 2] : (t[NR / 2] + t[NR / 2 + 1]) / 2), t[NR] }'
 echo "  RSS after: $(rss_kib "$mock_pid") KiB"
+kill "$mock_pid"
+
+# ---- 3. Stoplight Prism side by side ----
+
+if [ -z "$prism" ] || [ ! -x "$prism" ]; then
+    echo "Prism not installed: skipped (npm install @stoplight/prism-cli; PRISM=/path/to/prism)"
+    exit 0
+fi
+[ -f "$prism_spec" ] || { echo "Prism: no spec file at $prism_spec (set PRISM_SPEC): skipped"; exit 0; }
+# Request logging off (-v warn), as the mock's --request-log is off; port 0,
+# found from the listening socket since Prism then prints no address.
+"$prism" mock -h 127.0.0.1 -p 0 -v warn "$prism_spec" >"$tmp/prism.log" 2>&1 &
+prism_pid=$!
+pids+=("$prism_pid")
+prism_port=""
+for _ in $(seq 1 300); do
+    kill -0 "$prism_pid" 2>/dev/null || die "prism exited: $(cat "$tmp/prism.log")"
+    prism_port=$(ss -Hltnp 2>/dev/null |
+        awk -v p="pid=$prism_pid," 'index($0, p) { n = split($4, a, ":"); print a[n]; exit }')
+    [ -n "$prism_port" ] && break
+    sleep 0.1
+done
+[ -n "$prism_port" ] || die "prism did not listen within 30 s"
+# Prism serves the paths without the spec's basePath (/_matrix/client/v3).
+prism_url="http://127.0.0.1:$prism_port/devices"
+status=$(curl -s -o /dev/null -w '%{http_code}' -H "Authorization: Bearer $token" "$prism_url")
+[ "$status" = 200 ] || die "Prism's GET /devices answered $status"
+load "$prism_url" "$prism_pid" "Prism $("$prism" --version) GET /devices (pid $prism_pid)" \
+    -H "Authorization: Bearer $token"
+awk -v mr="$mock_rps" -v pr="$load_rps" -v mm="$mock_rss" -v pm="$load_rss" \
+    -v mp="$mock_p99" -v pp="$load_p99" 'BEGIN {
+    printf "mock vs Prism: %.1fx the requests/s, p99 %s vs %s ms, %.1fx less memory (%.1f vs %.1f MiB)\n",
+           mr / pr, mp, pp, pm / mm, mm / 1024, pm / 1024 }'

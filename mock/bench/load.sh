@@ -1,13 +1,20 @@
 #!/usr/bin/env bash
 # Mixed load on the mock: 64 clients for 60 s (login, list, rename, AS create,
-# AS delete), every answer checked, and the mock's resident memory sampled
-# after a warm-up and at the end, which must be flat (no growth per request).
+# AS delete), every answer checked (failed or malformed answers make it exit
+# 1), and the mock's resident memory sampled after a warm-up, during the load
+# and at the end, which must be flat (no growth per request).
 #
 #   mock/bench/load.sh [BUILD_DIR] [--clients N] [--seconds S]
+#
+# BUILD_DIR (default build/) must hold mock/mock-homeserver and
+# tests/mixed-load (target mixed-load).
 set -euo pipefail
 here=$(cd "$(dirname "$0")/../.." && pwd)
-build=${1:-$here/build}
-shift || true
+build=$here/build
+if [ $# -gt 0 ] && [ "${1#--}" = "$1" ]; then
+    build=$1
+    shift
+fi
 clients=64 seconds=60
 while [ $# -gt 0 ]; do
     case "$1" in
@@ -17,28 +24,49 @@ while [ $# -gt 0 ]; do
     esac
     shift
 done
+for f in "$build/mock/mock-homeserver" "$build/tests/mixed-load"; do
+    [ -x "$f" ] || { echo "load.sh: $f is missing (cmake --build $build)" >&2; exit 2; }
+done
 as_token=$(sed -n 's/^as_token: *//p' "$here/fixtures/appservice.yaml")
 
 fifo=$(mktemp -u) && mkfifo "$fifo"
 "$build/mock/mock-homeserver" --appservice "$here/fixtures/appservice.yaml" >"$fifo" &
 pid=$!
 trap 'kill $pid 2>/dev/null; wait $pid 2>/dev/null; rm -f "$fifo"' EXIT
-read -r -t 10 line <"$fifo"
-url=${line#listening on }
+read -r -t 10 line <"$fifo" || { echo "load.sh: the mock did not start" >&2; exit 2; }
+case "$line" in
+    "listening on http://"*) url=${line#listening on } ;;
+    *) echo "load.sh: unexpected first line from the mock: $line" >&2; exit 2 ;;
+esac
 rss() { awk '/^VmRSS/ {print $2}' "/proc/$pid/status"; }
 
 echo "mock $url (pid $pid), RSS at start: $(rss) KiB"
-"$build/tests/mixed-load" "$url" "$as_token" _mxdevconf_load --clients "$clients" --seconds 10
+warmup=0
+"$build/tests/mixed-load" "$url" "$as_token" _mxdevconf_load --clients "$clients" \
+    --seconds 10 || warmup=$?
 after_warmup=$(rss)
 echo "RSS after a 10 s warm-up: $after_warmup KiB"
-"$build/tests/mixed-load" "$url" "$as_token" _mxdevconf_load2 --clients "$clients" --seconds "$seconds"
-status=$?
+
+"$build/tests/mixed-load" "$url" "$as_token" _mxdevconf_load2 --clients "$clients" \
+    --seconds "$seconds" &
+load_pid=$!
+max_rss=$after_warmup
+# Sample memory while the load runs; the loop ends with it (bounded by --seconds).
+while kill -0 "$load_pid" 2>/dev/null; do
+    r=$(rss)
+    [ "$r" -gt "$max_rss" ] && max_rss=$r
+    sleep 0.5
+done
+status=0
+wait "$load_pid" || status=$?
 at_end=$(rss)
-echo "RSS after ${seconds} s more: $at_end KiB (growth $(( at_end - after_warmup )) KiB)"
+echo "RSS during ${seconds} s of load: max $max_rss KiB;" \
+    "at the end: $at_end KiB (growth since the warm-up $((at_end - after_warmup)) KiB)"
 # The second run registers its own users (a few KiB); anything per request
 # would show as megabytes.
-if [ $(( at_end - after_warmup )) -gt 2048 ]; then
+if [ $((at_end - after_warmup)) -gt 2048 ]; then
     echo "load: resident memory grew by more than 2 MiB under load" >&2
     exit 1
 fi
+[ $warmup -eq 0 ] || { echo "load: wrong answers during the warm-up" >&2; exit 1; }
 exit $status

@@ -1,7 +1,9 @@
 /* Mixed load against a running mock: N client threads for S seconds, each
  * cycling through login, list, rename, create-as-application-service and
- * delete-as-application-service, checking every answer (status and a JSON
- * object body). Prints the counts; exit 1 when any answer was wrong.
+ * delete-as-application-service, checking every answer: the status (a
+ * transport error or another status is "failed") and the body (not a JSON
+ * object, or without the member the operation returns, is "malformed").
+ * Prints the counts; exit 1 when any answer failed or was malformed.
  *
  * usage: mixed-load URL AS_TOKEN NS_PREFIX [--clients N] [--seconds S]
  *
@@ -28,7 +30,8 @@ struct load_config {
 
 struct load_counts {
     atomic_long ok;
-    atomic_long failed;
+    atomic_long failed;    /* transport error or unexpected status */
+    atomic_long malformed; /* expected status, but the body is not what it must be */
     atomic_long by_op[5];
 };
 
@@ -98,16 +101,24 @@ static long request(CURL *h, const char *method, const char *path, const char *t
     return status;
 }
 
-/* Counts one answer: right status and a JSON object body. */
-static void tally(int op, long status, long want, json_t *body) {
-    if (status == want && body) {
-        atomic_fetch_add(&counts.ok, 1);
-        atomic_fetch_add(&counts.by_op[op], 1);
-    } else {
+/* Counts one answer: right status, and a JSON object body that has the
+ * member `key` (any object when key is NULL). Steals body. */
+static void tally(int op, long status, long want, json_t *body, const char *key) {
+    if (status != want) {
         long n = atomic_fetch_add(&counts.failed, 1);
         if (n < 5)
-            fprintf(stderr, "mixed-load: %s answered %ld (expected %ld)%s\n",
-                    op_names[op], status, want, body ? "" : ", body not a JSON object");
+            fprintf(stderr, "mixed-load: %s answered %ld (expected %ld)\n", op_names[op],
+                    status, want);
+    } else if (body == NULL || (key != NULL && json_object_get(body, key) == NULL)) {
+        long n = atomic_fetch_add(&counts.malformed, 1);
+        if (n < 5)
+            fprintf(stderr, "mixed-load: %s answered %ld with %s\n", op_names[op], status,
+                    body == NULL ? "a body that is not a JSON object"
+                                 : "a body without the "
+                                   "expected member");
+    } else {
+        atomic_fetch_add(&counts.ok, 1);
+        atomic_fetch_add(&counts.by_op[op], 1);
     }
     json_decref(body);
 }
@@ -169,25 +180,25 @@ static void *on_client(void *arg) {
                     token =
                         strdup(json_string_value(json_object_get(reply, "access_token")));
                 }
-                tally(op, st, 200, reply);
+                tally(op, st, 200, reply, "access_token");
                 break;
             case 1:
                 st = request(h, "GET", "/_matrix/client/v3/devices", token, NULL, &reply);
-                tally(op, st, 200, reply);
+                tally(op, st, 200, reply, "devices");
                 break;
             case 2:
                 body =
                     json_pack("{s:s}", "display_name", i % 2 ? "load odd" : "load even");
                 snprintf(path, sizeof path, "/_matrix/client/v3/devices/%s", dev);
                 st = request(h, "PUT", path, token, body, &reply);
-                tally(op, st, 200, reply);
+                tally(op, st, 200, reply, NULL);
                 break;
             case 3:
                 body = json_pack("{s:s}", "display_name", "created under load");
                 snprintf(path, sizeof path,
                          "/_matrix/client/v3/devices/ASLOAD%lu?user_id=%s", i, as_user);
                 st = request(h, "PUT", path, cfg.as_token, body, &reply);
-                tally(op, st, 201, reply);
+                tally(op, st, 201, reply, NULL);
                 break;
             case 4:
                 snprintf(path, sizeof path,
@@ -195,7 +206,7 @@ static void *on_client(void *arg) {
                          as_user);
                 body = json_object();
                 st = request(h, "DELETE", path, cfg.as_token, body, &reply);
-                tally(op, st, 200, reply);
+                tally(op, st, 200, reply, NULL);
                 break;
         }
         json_decref(body);
@@ -238,10 +249,12 @@ int main(int argc, char **argv) {
     curl_global_cleanup();
 
     long ok = atomic_load(&counts.ok), failed = atomic_load(&counts.failed);
-    printf(
-        "mixed-load: %d clients, %d s: %ld answers right, %ld wrong (%.0f requests/s)\n",
-        cfg.clients, cfg.seconds, ok, failed, (double)(ok + failed) / cfg.seconds);
+    long malformed = atomic_load(&counts.malformed);
+    printf("mixed-load: %d clients, %d s: %ld answers right, %ld failed, %ld malformed "
+           "(%.0f requests/s)\n",
+           cfg.clients, cfg.seconds, ok, failed, malformed,
+           (double)(ok + failed + malformed) / cfg.seconds);
     for (int op = 0; op < 5; op++)
         printf("  %-10s %ld\n", op_names[op], atomic_load(&counts.by_op[op]));
-    return failed == 0 ? 0 : 1;
+    return failed == 0 && malformed == 0 ? 0 : 1;
 }
