@@ -16,11 +16,13 @@
 
 #define MAX_BODY 4096
 
-static int mkdir_p(const char *dir) {
+int mx_mkdir_p(const char *dir) {
     char buf[4096];
     size_t n = strlen(dir);
-    if (n == 0 || n >= sizeof(buf))
+    if (n == 0 || n >= sizeof(buf)) {
+        errno = n ? ENAMETOOLONG : ENOENT;
         return -1;
+    }
     memcpy(buf, dir, n + 1);
     for (char *p = buf + 1; *p; p++) {
         if (*p != '/')
@@ -52,7 +54,7 @@ static void append(json_t *obj) {
         goto out;
     const char *report_dir = mx_env()->report_dir;
     snprintf(dir, sizeof(dir), "%s/.tests", report_dir);
-    if (mkdir_p(dir) < 0)
+    if (mx_mkdir_p(dir) < 0)
         goto out;
     if (record_path(path, sizeof(path), report_dir, criterion_current_suite->name,
                     criterion_current_test->name) < 0)

@@ -27,6 +27,10 @@ void mx_record_observation(const char *text);
 /* {"kind":"skip","reason":...} (written before cr_skip_test). */
 void mx_record_skip(const char *reason);
 
+/* Creates dir and its missing parents (mode 0777 before umask); 0, or -1
+ * with errno set. */
+int mx_mkdir_p(const char *dir);
+
 /* Runner side: the lines recorded for a test, as a JSON array (new
  * reference; empty array when none). */
 json_t *mx_record_read(const char *report_dir, const char *group, const char *test);

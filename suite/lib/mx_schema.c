@@ -1,6 +1,7 @@
 /* A small JSON Schema validator (the keywords listed in mx_schema.h) and the
  * lookup of the schema that applies to a response. */
 #include "mx_schema.h"
+#include "mx_jsonptr.h"
 
 #include <math.h>
 #include <stdarg.h>
@@ -135,57 +136,6 @@ static void ptr_index(char *out, const char *ptr, size_t i) {
     ptr_child(out, ptr, idx);
 }
 
-static int hexval(char c) {
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    if (c >= 'a' && c <= 'f')
-        return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F')
-        return c - 'A' + 10;
-    return -1;
-}
-
-/* Resolves a JSON pointer fragment ("/a/b", percent-encoded as in a URI
- * fragment) inside doc; borrowed, NULL when it points nowhere. */
-static const json_t *resolve_pointer(const json_t *doc, const char *frag) {
-    const json_t *cur = doc;
-    const char *p = frag;
-    if (*p == '\0')
-        return doc;
-    if (*p != '/')
-        return NULL; /* plain-name fragments ($anchor) are not supported */
-    while (*p == '/' && cur) {
-        p++;
-        char tok[256];
-        size_t n = 0;
-        while (*p && *p != '/' && n < sizeof(tok) - 1) {
-            char ch = *p++;
-            if (ch == '%' && hexval(p[0]) >= 0 && hexval(p[1]) >= 0) {
-                ch = (char)(hexval(p[0]) * 16 + hexval(p[1]));
-                p += 2;
-            }
-            if (ch == '~' && (*p == '0' || *p == '1')) {
-                ch = (*p == '0') ? '~' : '/';
-                p++;
-            }
-            tok[n++] = ch;
-        }
-        tok[n] = '\0';
-        if (json_is_object(cur)) {
-            cur = json_object_get(cur, tok);
-        } else if (json_is_array(cur)) {
-            char *end;
-            unsigned long idx = strtoul(tok, &end, 10);
-            if (end == tok || *end != '\0' || (tok[0] == '0' && tok[1] != '\0'))
-                return NULL;
-            cur = json_array_get(cur, idx);
-        } else {
-            return NULL;
-        }
-    }
-    return cur;
-}
-
 static int validate(struct ctx *c, const json_t *schema, const json_t *inst,
                     const char *ptr);
 
@@ -210,7 +160,7 @@ static int check_ref(struct ctx *c, const char *ref, const json_t *inst,
             return -1;
         }
     }
-    const json_t *target = resolve_pointer(doc, frag);
+    const json_t *target = mx_json_pointer_get(doc, frag);
     if (!target) {
         fail(c, ptr, "$ref \"%s\" points nowhere", ref);
         return -1;

@@ -105,64 +105,6 @@ static char *ptr_index(const char *ptr, size_t i) {
     return xasprintf("%s/%zu", ptr, i);
 }
 
-static int hexval(char c) {
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    if (c >= 'a' && c <= 'f')
-        return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F')
-        return c - 'A' + 10;
-    return -1;
-}
-
-const json_t *mx_json_pointer_get(const json_t *root, const char *pointer) {
-    const json_t *cur = root;
-    const char *p = pointer;
-    char token[512];
-
-    if (!root || !pointer)
-        return NULL;
-    if (*p == '\0')
-        return root;
-    if (*p != '/')
-        return NULL;
-    while (*p == '/' && cur) {
-        size_t n = 0;
-
-        p++;
-        while (*p && *p != '/') {
-            char ch = *p++;
-
-            if (ch == '~') {
-                if (*p != '0' && *p != '1')
-                    return NULL;
-                ch = *p++ == '0' ? '~' : '/';
-            } else if (ch == '%' && hexval(p[0]) >= 0 && hexval(p[1]) >= 0) {
-                /* URI fragments may percent-encode the pointer. */
-                ch = (char)(hexval(p[0]) * 16 + hexval(p[1]));
-                p += 2;
-            }
-            if (n + 1 >= sizeof token)
-                return NULL;
-            token[n++] = ch;
-        }
-        token[n] = '\0';
-        if (json_is_object(cur)) {
-            cur = json_object_get(cur, token);
-        } else if (json_is_array(cur)) {
-            char *end;
-            unsigned long idx = strtoul(token, &end, 10);
-
-            if (n == 0 || *end != '\0')
-                return NULL;
-            cur = json_array_get(cur, idx);
-        } else {
-            return NULL;
-        }
-    }
-    return cur;
-}
-
 /* ---- files and references --------------------------------------------- */
 
 /* Joins ref (relative to the folder of base) and removes "." and "..";

@@ -16,6 +16,8 @@
 #define MX_SPEC_H
 
 #include <jansson.h>
+
+#include "mx_jsonptr.h"
 #include <stddef.h>
 
 struct mx_spec;
@@ -137,9 +139,5 @@ char *mx_spec_example_path(const struct mx_spec *spec, const char *method,
  *         failed, or the spec has no schema for the response.
  */
 const json_t *mx_spec_response_schema(const char *method, const char *path, long status);
-
-/* JSON pointer helpers (RFC 6901), exposed for tools and tests. */
-/* Borrowed value at pointer inside root, or NULL. "" is root itself. */
-const json_t *mx_json_pointer_get(const json_t *root, const char *pointer);
 
 #endif

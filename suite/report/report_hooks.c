@@ -57,29 +57,6 @@ static struct {
     int exit_status;
 } state;
 
-/* mkdir -p. Returns 0, or -1 with errno set. */
-static int make_dirs(const char *path) {
-    char buf[4096];
-    size_t n = strlen(path);
-
-    if (n == 0 || n >= sizeof(buf)) {
-        errno = ENAMETOOLONG;
-        return -1;
-    }
-    memcpy(buf, path, n + 1);
-    for (char *p = buf + 1; *p; p++) {
-        if (*p != '/')
-            continue;
-        *p = '\0';
-        if (mkdir(buf, 0777) < 0 && errno != EEXIST)
-            return -1;
-        *p = '/';
-    }
-    if (mkdir(buf, 0777) < 0 && errno != EEXIST)
-        return -1;
-    return 0;
-}
-
 /* Removes the regular files in dir (the previous run's side channel). */
 static int clear_dir(const char *dir) {
     DIR *d = opendir(dir);
@@ -125,12 +102,12 @@ int mx_report_init(const struct mx_report_config *cfg, char *err, size_t err_len
     struct tm tm;
     const char *no_color = getenv("NO_COLOR");
 
-    if (make_dirs(cfg->dir) < 0) {
+    if (mx_mkdir_p(cfg->dir) < 0) {
         snprintf(err, err_len, "report directory %s: %s", cfg->dir, strerror(errno));
         return -1;
     }
     snprintf(path, sizeof(path), "%s/.tests", cfg->dir);
-    if (make_dirs(path) < 0 || clear_dir(path) < 0) {
+    if (mx_mkdir_p(path) < 0 || clear_dir(path) < 0) {
         snprintf(err, err_len, "%s: %s", path, strerror(errno));
         return -1;
     }
