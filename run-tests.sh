@@ -187,6 +187,7 @@ if [ -n "$homeserver" ]; then
     cmd+=(--homeserver "$homeserver" "${suite_args[@]}")
 else
     mkdir -p "$here/reports"
+    rm -f "$here/reports/mock-requests.log" # this run's requests only
     trap stop_mock EXIT
     trap 'stop_mock; exit 130' INT
     trap 'stop_mock; exit 143' TERM

@@ -246,9 +246,7 @@ Test(store, ten_thousand_devices) {
     printf("store: create+token %d devices %lld us, list %lld us, %d lookups %lld us\n",
            N, (long long)elapsed_us(&t0, &t1), (long long)list_us, N,
            (long long)elapsed_us(&t2, &t3));
-    /* The target is well under 50 ms; 500 ms is only a sanity bound so
-     * that slow machines and valgrind do not make the test flaky. */
-    cr_expect_lt(list_us, 500 * 1000);
+    /* Printed, never asserted: speed is measured by mock/bench/bench.sh. */
 
     /* Deleting them all leaves no token behind. */
     for (int i = 0; i < N; i += 2) {
