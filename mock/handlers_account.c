@@ -246,6 +246,20 @@ static char *new_user_id(struct mock_ctx *ctx, const char *localpart) {
     return user_id;
 }
 
+/* new_user_id for registrations that are not an application service's own:
+ * a name in an exclusive namespace is refused with M_EXCLUSIVE. */
+static char *new_client_user_id(struct mock_ctx *ctx, const char *localpart) {
+    char *user_id = new_user_id(ctx, localpart);
+    if (user_id != NULL &&
+        mock_config_exclusive_owner(ctx->state->cfg, user_id) != NULL) {
+        mock_error(ctx->reply, 400, "M_EXCLUSIVE",
+                   "This user ID is reserved by an application service");
+        free(user_id);
+        return NULL;
+    }
+    return user_id;
+}
+
 static void finish_registration(struct mock_ctx *ctx, const struct reg_request *r,
                                 const char *user_id) {
     if (r->inhibit_login)
@@ -308,14 +322,9 @@ void on_register(struct mock_ctx *ctx) {
         }
         r.username = generated;
     }
-    user_id = new_user_id(ctx, r.username);
+    user_id = new_client_user_id(ctx, r.username);
     if (user_id == NULL)
         return;
-    if (mock_config_exclusive_owner(ctx->state->cfg, user_id) != NULL) {
-        mock_error(ctx->reply, 400, "M_EXCLUSIVE",
-                   "This user ID is reserved by an application service");
-        goto out;
-    }
     enum mock_uia_kind kind = ctx->state->registration_token != NULL
                                   ? MOCK_UIA_REGISTRATION_TOKEN
                                   : MOCK_UIA_DUMMY;
@@ -495,14 +504,9 @@ void on_admin_register(struct mock_ctx *ctx) {
         mock_error(ctx->reply, 403, "M_FORBIDDEN", "HMAC incorrect");
         return;
     }
-    user_id = new_user_id(ctx, username);
+    user_id = new_client_user_id(ctx, username);
     if (user_id == NULL)
         return;
-    if (mock_config_exclusive_owner(ctx->state->cfg, user_id) != NULL) {
-        mock_error(ctx->reply, 400, "M_EXCLUSIVE",
-                   "This user ID is reserved by an application service");
-        goto out;
-    }
     if (store_user_create(ctx->state->store, user_id, password) != 0) {
         mock_error(ctx->reply, 500, "M_UNKNOWN", "Could not create the user");
         goto out;

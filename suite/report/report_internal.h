@@ -36,6 +36,8 @@ enum mx_outcome {
 
 /* "pass", "fail", ... */
 const char *mx_verdict_name(enum mx_verdict v);
+/* Trims leading and trailing white space in place; returns the start. */
+char *mx_trim(char *s);
 /* The inverse of mx_verdict_name; -1 when unknown. */
 int mx_verdict_parse(const char *name);
 enum mx_verdict mx_verdict_for(enum mx_level level, enum mx_outcome outcome,

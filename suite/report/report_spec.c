@@ -17,17 +17,6 @@ struct mx_spec_notes {
     json_t *cache; /* operationId -> notes array */
 };
 
-/* Trims leading and trailing white space in place; returns the start. */
-static char *trim_space(char *s) {
-    size_t n;
-    while (isspace((unsigned char)*s))
-        s++;
-    n = strlen(s);
-    while (n > 0 && isspace((unsigned char)s[n - 1]))
-        s[--n] = '\0';
-    return s;
-}
-
 static bool is_group(const char *key) {
     size_t n = mx_catalog_count();
     for (size_t i = 0; i < n; i++)
@@ -56,7 +45,7 @@ static json_t *parse_operations(char *list) {
     if (strcmp(list, "-") == 0)
         return ops;
     for (char *tok = strtok_r(list, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
-        tok = trim_space(tok);
+        tok = mx_trim(tok);
         if (!is_operation_id(tok)) {
             json_decref(ops);
             return NULL;
@@ -89,7 +78,7 @@ int mx_spec_notes_parse_map(const char *path, json_t **out, char *err, size_t er
         json_t *ops;
 
         lineno++;
-        text = trim_space(line);
+        text = mx_trim(line);
         if (*text == '\0' || *text == '#')
             continue;
         tab = strchr(text, '\t');
@@ -99,7 +88,7 @@ int mx_spec_notes_parse_map(const char *path, json_t **out, char *err, size_t er
             goto out;
         }
         *tab = '\0';
-        key = trim_space(text);
+        key = mx_trim(text);
         if (!mx_catalog_find(key) && !is_group(key)) {
             snprintf(err, err_len, "%s:%u: %s is no requirement ID or group", path,
                      lineno, key);
@@ -109,7 +98,7 @@ int mx_spec_notes_parse_map(const char *path, json_t **out, char *err, size_t er
             snprintf(err, err_len, "%s:%u: %s is listed twice", path, lineno, key);
             goto out;
         }
-        ops = parse_operations(trim_space(tab + 1));
+        ops = parse_operations(mx_trim(tab + 1));
         if (!ops) {
             snprintf(err, err_len, "%s:%u: bad operationId list", path, lineno);
             goto out;

@@ -211,8 +211,7 @@ void mx_put_first_line(FILE *f, const char *text, size_t max) {
         fputs("...", f);
 }
 
-/* Trims leading and trailing white space in place; returns the start. */
-static char *trim(char *s) {
+char *mx_trim(char *s) {
     size_t n;
     while (isspace((unsigned char)*s))
         s++;
@@ -275,21 +274,21 @@ int mx_expect_fail_load(const char *path, struct mx_expect_fail *out, char *err,
         struct mx_expect_fail_entry *grown;
 
         lineno++;
-        text = trim(line);
+        text = mx_trim(line);
         if (*text == '\0') {
             free(pending);
             pending = NULL;
             continue;
         }
         if (*text == '#') {
-            if (append_reason(&pending, trim(text + 1)) < 0)
+            if (append_reason(&pending, mx_trim(text + 1)) < 0)
                 goto oom;
             continue;
         }
         hash = strchr(text, '#');
         if (hash)
             *hash = '\0';
-        key = trim(text);
+        key = mx_trim(text);
         if (strpbrk(key, " \t")) {
             snprintf(err, err_len, "%s:%u: one ID or test name per line", path, lineno);
             goto out;
@@ -298,7 +297,7 @@ int mx_expect_fail_load(const char *path, struct mx_expect_fail *out, char *err,
             snprintf(err, err_len, "%s:%u: %s: %s", path, lineno, why, key);
             goto out;
         }
-        reason = hash ? trim(hash + 1) : (pending ? pending : "");
+        reason = hash ? mx_trim(hash + 1) : (pending ? pending : "");
         grown = realloc(list.entries, (list.count + 1) * sizeof(*grown));
         if (!grown)
             goto oom;
