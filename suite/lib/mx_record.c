@@ -130,6 +130,74 @@ void mx_record_schema(const char *method, const char *path, long status,
                      text_value(text)));
 }
 
+void mx_record_crosscut(const char *id, const char *method, const char *path,
+                        long status, const char *text) {
+    if (!criterion_current_test)
+        return;
+    append(json_pack("{s:s, s:s, s:s?, s:o, s:I, s:o}", "kind", "crosscut", "id", id,
+                     "method", method, "path", text_value(path), "status",
+                     (json_int_t)status, "text", text_value(text)));
+}
+
+void mx_record_blocked(const char *by, const char *text) {
+    if (!criterion_current_test)
+        return;
+    append(json_pack("{s:s, s:s, s:o}", "kind", "blocked", "by", by, "text",
+                     text_value(text)));
+}
+
+void mx_record_not_run(const char *reason) {
+    if (!criterion_current_test)
+        return;
+    append(json_pack("{s:s, s:o}", "kind", "not_run", "reason", text_value(reason)));
+}
+
+static int abort_path(char *buf, size_t len, const char *report_dir) {
+    int n = snprintf(buf, len, "%s/.tests/abort.json", report_dir);
+    return (n < 0 || (size_t)n >= len) ? -1 : 0;
+}
+
+void mx_record_abort_run(int exit_status, const char *reason) {
+    char path[4096], dir[4096];
+    char *text = NULL;
+    json_t *doc = NULL;
+    int fd = -1;
+    const char *report_dir = mx_env()->report_dir;
+
+    snprintf(dir, sizeof(dir), "%s/.tests", report_dir);
+    if (mx_mkdir_p(dir) < 0 || abort_path(path, sizeof(path), report_dir) < 0)
+        goto out;
+    doc = json_pack("{s:i, s:o}", "exit", exit_status, "reason", text_value(reason));
+    text = doc ? json_dumps(doc, JSON_COMPACT) : NULL;
+    if (!text)
+        goto out;
+    /* O_EXCL: the first stop wins; its reason is the one reported. */
+    fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0666);
+    if (fd < 0)
+        goto out;
+    if (write(fd, text, strlen(text)) < 0)
+        goto out;
+out:
+    if (fd >= 0)
+        close(fd);
+    free(text);
+    json_decref(doc);
+}
+
+json_t *mx_record_read_abort(const char *report_dir) {
+    char path[4096];
+    json_t *doc;
+
+    if (abort_path(path, sizeof(path), report_dir) < 0)
+        return NULL;
+    doc = json_load_file(path, 0, NULL);
+    if (doc && !json_is_object(doc)) {
+        json_decref(doc);
+        return NULL;
+    }
+    return doc;
+}
+
 void mx_record_observation(const char *text) {
     if (!criterion_current_test)
         return;

@@ -22,6 +22,35 @@ void mx_record_exchange(const char *method, const char *path, const char *req_bo
  * ERR-SCHEMA, whichever check received the response. */
 void mx_record_schema(const char *method, const char *path, long status,
                       const char *text);
+/* {"kind":"crosscut","id":ID,"method","path","status","text"}: a response
+ * that breaks a cross-cutting rule (error body shape, content type, UIA
+ * challenge format, the errcode of a refused token, ...) seen by whatever
+ * check received it. The runner charges it to ID's own check (as for
+ * ERR-SCHEMA), never to the check that happened to see it. method/path may
+ * be NULL when no single request shows it. */
+void mx_record_crosscut(const char *id, const char *method, const char *path,
+                        long status, const char *text);
+/* {"kind":"blocked","by":ID,"text":...}: the running check could not reach
+ * its own question because a precondition broke, and that precondition is an
+ * instance of requirement ID. The runner gives the check the verdict
+ * "blocked" (unless one of its own assertions failed before) and charges the
+ * text to ID as a cross-cutting observation. Call mx_block() (mx_assert.h),
+ * which records and then ends the test. */
+void mx_record_blocked(const char *by, const char *text);
+/* {"kind":"not_run","reason":...}: the check never started its work (the
+ * run's --deadline passed, or the run was aborted). */
+void mx_record_not_run(const char *reason);
+
+/* A run-level stop: the first caller writes <report_dir>/.tests/abort.json
+ * {"exit":status,"reason":...} (later callers leave it as it is). Checks
+ * that start afterwards are "not run", and the runner ends with that exit
+ * status and the reason in every report. For problems that make the whole
+ * run meaningless (a rate limit the run cannot wait out, closed
+ * registration): configuration errors, exit 2. */
+void mx_record_abort_run(int exit_status, const char *reason);
+/* The abort document (new reference) or NULL when the run was not aborted. */
+json_t *mx_record_read_abort(const char *report_dir);
+
 /* {"kind":"observation","text":...} */
 void mx_record_observation(const char *text);
 /* {"kind":"skip","reason":...} (written before cr_skip_test). */
