@@ -145,6 +145,27 @@ out:
     return rc;
 }
 
+int mx_requirement_link(const struct mx_requirement *req, int spec_version, char *buf,
+                        size_t len) {
+    int n;
+
+    if (len > 0)
+        buf[0] = '\0';
+    if (!req || !req->anchor || !*req->anchor)
+        return -1;
+    if (spec_version >= 120)
+        n = snprintf(buf, len, "https://spec.matrix.org/unstable/%s", req->anchor);
+    else
+        n = snprintf(buf, len, "https://spec.matrix.org/v%s/%s",
+                     mx_version_name(spec_version), req->anchor);
+    if (n < 0 || (size_t)n >= len) {
+        if (len > 0)
+            buf[0] = '\0';
+        return -1;
+    }
+    return 0;
+}
+
 void mx_catalog_ensure(void) {
     if (loaded)
         return;

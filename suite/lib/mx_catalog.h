@@ -16,6 +16,9 @@ struct mx_requirement {
     int since; /* 0 or 116..120 */
     int until; /* 0 or 116..120, inclusive */
     const char *rule;
+    /* The rule's place in the spec, relative to the versioned spec root, e.g.
+     * "client-server-api/#get_matrixclientv3devices"; NULL when unknown. */
+    const char *anchor;
 };
 
 /* Loads the TSV (columns: id, group, level, since, until, rule; '#' comments).
@@ -26,6 +29,13 @@ void mx_catalog_ensure(void);
 const struct mx_requirement *mx_catalog_find(const char *id);
 size_t mx_catalog_count(void);
 const struct mx_requirement *mx_catalog_at(size_t i);
+
+/* The versioned link to the rule's place in the spec
+ * ("https://spec.matrix.org/v1.17/client-server-api/#..."; the unreleased
+ * 1.20 links to the "unstable" spec). Returns 0, or -1 (buf "") when the
+ * requirement has no anchor or buf is too small. */
+int mx_requirement_link(const struct mx_requirement *req, int spec_version, char *buf,
+                        size_t len);
 
 /* Test name "UIA_WRONG_PASSWORD__delete_devices" -> ID "UIA-WRONG-PASSWORD". */
 void mx_test_name_to_id(const char *test_name, char *buf, size_t len);
