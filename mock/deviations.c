@@ -12,7 +12,7 @@ static const struct mock_deviation_info table[DEV_COUNT] = {
                         "every response says Content-Type: text/plain (body unchanged)"},
     [DEV_ERROR_WITHOUT_ERROR_FIELD] = {"error-without-error-field", "ERR-SHAPE",
                                        "error bodies carry errcode but no error string"},
-    [DEV_LAST_SEEN_TS_STRING] = {"last-seen-ts-string", "ERR-SCHEMA",
+    [DEV_LAST_SEEN_TS_STRING] = {"last-seen-ts-string", "ERR-SCHEMA,LIST-OK",
                                  "devices report last_seen_ts as a string"},
     [DEV_UNRECOGNIZED_NOT_FOUND] =
         {"unrecognized-not-found", "ERR-UNRECOGNIZED",
@@ -87,7 +87,7 @@ static const struct mock_deviation_info table[DEV_COUNT] = {
                                   "device creation by the AS drops the display name"},
     [DEV_AS_UPDATE_201] = {"as-update-201", "ASC-UPDATE",
                            "an AS PUT on an existing device answers 201"},
-    [DEV_USER_CAN_CREATE] = {"user-can-create", "ASC-USER-CANNOT",
+    [DEV_USER_CAN_CREATE] = {"user-can-create", "ASC-USER-CANNOT,PUT-UNKNOWN",
                              "a user's PUT on an unknown ID creates it with 201"},
     [DEV_AS_ANY_USER] = {"as-any-user", "ASC-OUTSIDE",
                          "the AS may assert any user ID, in its namespace or not"},
@@ -151,7 +151,8 @@ static const struct mock_deviation_info table[DEV_COUNT] = {
                              "POST /delete_devices without devices answers 200"},
     [DEV_DELETED_TOKEN_SURVIVES] =
         {"deleted-token-survives", "TOK-DELETED",
-         "a device deleted by another device keeps a working token"},
+         "a device deleted by another device with DELETE /devices/{id} keeps a "
+         "working token"},
     [DEV_DELETED_TOKEN_SOFT_LOGOUT] =
         {"deleted-token-soft-logout", "TOK-NO-SOFT",
          "the token of a deleted device gets 401 with soft_logout true"},

@@ -247,8 +247,8 @@ static int delete_one(struct mock_ctx *ctx, const char *device_id, enum delete_h
     bool survives;
     if (by_as)
         survives = mock_deviates(DEV_AS_DELETE_KEEPS_TOKENS);
-    else if (how == DELETE_BULK && mock_deviates(DEV_BULK_DELETE_KEEPS_TOKENS))
-        survives = true;
+    else if (how == DELETE_BULK)
+        survives = mock_deviates(DEV_BULK_DELETE_KEEPS_TOKENS);
     else
         survives = mock_deviates(self ? DEV_SELF_DELETE_KEEPS_TOKEN
                                       : DEV_DELETED_TOKEN_SURVIVES);

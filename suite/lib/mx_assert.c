@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "mx_catalog.h"
+#include "mx_crosscut.h"
 #include "mx_record.h"
 #include "mx_redact.h"
 
@@ -112,4 +113,25 @@ void mx_observe(const char *fmt, ...) {
         free(red);
     }
     free(text);
+}
+
+_Noreturn void mx_block(const struct mx_resp *r, const char *by, const char *fmt, ...) {
+    char *text = NULL;
+    va_list ap;
+
+    va_start(ap, fmt);
+    if (vasprintf(&text, fmt, ap) < 0)
+        text = NULL;
+    va_end(ap);
+    /* The runner charges the first line (what the server did) to `by`. */
+    char *line = mx_arena_printf("%s%s", text ? text : "", outcome(r));
+    free(text);
+    /* A check is never blocked by its own rule: that is a plain failure. */
+    if (mx_running_check_is(by))
+        cr_assert_fail("%s%s\n%s", mx_current_id(), line ? line : "", mx_describe(r));
+    mx_record_blocked(by, line ? line : "");
+    const char *desc = mx_describe(r);
+    cr_assert_fail("[blocked by %s] %s%s%s", by, line ? line : "", desc[0] ? "\n" : "",
+                   desc);
+    abort(); /* cr_assert_fail does not return */
 }

@@ -112,6 +112,13 @@ void mx_client_global_cleanup(void) {
     }
 }
 
+static void (*response_hook)(const struct mx_req *req, const struct mx_resp *r);
+
+void mx_client_set_response_hook(void (*on_response)(const struct mx_req *req,
+                                                     const struct mx_resp *r)) {
+    response_hook = on_response;
+}
+
 void mx_client_set_recording(bool on) {
     recording = on;
 }
@@ -493,6 +500,9 @@ out:
     free(ct_header);
     free(body_text);
     free(url.data);
+    /* Last, with nothing of ours left to free: the hook may end the test. */
+    if (recording && response_hook)
+        response_hook(&copy, r);
     return r;
 }
 

@@ -86,6 +86,13 @@ char *mx_arena_printf(const char *fmt, ...) __attribute__((format(printf, 1, 2))
 /* Whether mx_send records exchanges and checks schemas (on by default;
  * mx_test_fini turns it off so clean-up does not clutter the transcript). */
 void mx_client_set_recording(bool on);
+/* Called with every request and its response while recording is on, after
+ * mx_send has done its own work (the response is arena-owned, the request
+ * the caller's). The harness judges cross-cutting rules here; NULL removes
+ * the hook. The hook may end the test (criterion's fatal assertions). */
+void mx_client_set_response_hook(void (*on_response)(const struct mx_req *req,
+                                                     const struct mx_resp *r));
+
 /* Starts a new 429 waiting budget (mx_test_init calls it). */
 void mx_client_reset_retry_budget(void);
 

@@ -17,6 +17,7 @@
 #include "mx_assert.h"
 #include "mx_catalog.h"
 #include "mx_client.h"
+#include "mx_crosscut.h"
 #include "mx_env.h"
 #include "mx_record.h"
 #include "mx_redact.h"
@@ -181,6 +182,7 @@ void mx_test_init(void) {
     char id[128];
 
     mx_client_set_recording(true);
+    mx_client_set_response_hook(mx_crosscut_on_response);
     mx_client_reset_retry_budget();
     redact_preconfigured();
     if (!criterion_current_test)
@@ -652,9 +654,17 @@ const struct mx_resp *mx_as_put_device(const struct mx_user *u, const char *devi
     json_decref(body);
     /* Track first: a server that created it despite an odd answer is cleaned too. */
     track_device(u, device_id, NULL);
-    cr_assert(r->status == 200 || r->status == 201, "%s",
-              mx_msg(r, "the application service cannot create device %s for %s",
-                     device_id, u->user_id));
+    if (r->status != 200 && r->status != 201)
+        mx_block(r, "ASC-CREATE",
+                 "the application service cannot create device %s for %s", device_id,
+                 u->user_id);
+    if (!mx_device_present(u, device_id)) {
+        /* Made under another ID, or not to be seen at all. */
+        bool other = json_array_size(mx_list_devices(u)) > 0;
+        mx_block(r, other ? "ASC-EXACT-ID" : "ASC-VISIBLE",
+                 "after the application service's PUT answered %ld, %s has no device %s",
+                 r->status, u->user_id, device_id);
+    }
     return r;
 }
 
@@ -697,13 +707,24 @@ json_t *mx_auth_password(const struct mx_user *who, const char *password,
                      password ? password : "", "session", session);
 }
 
-/* Sends method path with body (borrowed; "auth" is added to it), completing
- * a password UIA if the server asks for one. */
-static const struct mx_resp *send_with_uia(const char *method, const char *path,
-                                           const struct mx_user *u, json_t *body) {
+/* A 401 about the token (missing or unknown), not a UIA challenge. */
+static bool token_refused(const struct mx_resp *r) {
+    const char *code = mx_errcode(r);
+    return r->status == 401 && code &&
+           (strcmp(code, "M_UNKNOWN_TOKEN") == 0 || strcmp(code, "M_MISSING_TOKEN") == 0);
+}
+
+const struct mx_resp *mx_send_uia(const struct mx_user *u, const char *method,
+                                  const char *path, json_t *body, long *first_status) {
     const struct mx_resp *r =
         MX_SEND(.method = method, .path = path, .as = u, .body = body);
-    if (r->status != 401 || !json_object_get(r->json, "flows"))
+
+    if (first_status)
+        *first_status = r->status;
+    /* A 401 about the token is not a UIA challenge. One without flows still
+     * asks for authentication (its form is UIA-CHALLENGE's, judged by the
+     * cross-cutting hook): the password stage is tried all the same. */
+    if (r->status != 401 || token_refused(r))
         return r;
     cr_assert(
         u->password != NULL, "%s",
@@ -711,35 +732,113 @@ static const struct mx_resp *send_with_uia(const char *method, const char *path,
     const char *session = json_string_value(json_object_get(r->json, "session"));
     json_t *with_auth = body ? json_deep_copy(body) : json_object();
     json_object_set_new(with_auth, "auth", mx_auth_password(u, u->password, session));
+    const struct mx_resp *first = r;
     r = MX_SEND(.method = method, .path = path, .as = u, .body = with_auth);
     json_decref(with_auth);
+    /* The token worked for the first request and is refused now: that 401
+     * did more than ask for authentication. */
+    if (token_refused(r))
+        mx_block(first, "UIA-NOTHING-DONE",
+                 "the token of %s was refused right after the UIA 401 of %s %s",
+                 u->user_id, method, path);
     return r;
 }
 
 const struct mx_resp *mx_delete_device_uia(const struct mx_user *u,
                                            const char *device_id) {
     const struct mx_resp *r =
-        send_with_uia("DELETE", mx_path(MX_V3 "/devices/%s", device_id), u, NULL);
-    cr_assert(r->status == 200, "%s",
-              mx_msg(r, "cannot delete device %s of %s (UIA with password)", device_id,
-                     u->user_id));
+        mx_send_uia(u, "DELETE", mx_path(MX_V3 "/devices/%s", device_id), NULL, NULL);
+    if (r->status != 200)
+        mx_block(r, "UIA-SUCCESS", "cannot delete device %s of %s (UIA with password)",
+                 device_id, u->user_id);
+    /* A device deleting itself has no token left to look with. */
+    if ((!u->device_id || strcmp(u->device_id, device_id) != 0) &&
+        mx_device_present(u, device_id))
+        mx_block(r, "UIA-SUCCESS",
+                 "device %s of %s is still there after its deletion "
+                 "answered 200",
+                 device_id, u->user_id);
     return r;
 }
 
 const struct mx_resp *mx_delete_devices_uia(const struct mx_user *u, json_t *devices) {
     json_t *body = json_pack("{s:O}", "devices", devices);
-    const struct mx_resp *r = send_with_uia("POST", MX_V3 "/delete_devices", u, body);
+    const struct mx_resp *r = mx_send_uia(u, "POST", MX_V3 "/delete_devices", body, NULL);
     json_decref(body);
-    cr_assert(r->status == 200, "%s",
-              mx_msg(r, "cannot delete devices of %s (UIA with password)", u->user_id));
+    if (r->status != 200)
+        mx_block(r, "BULK-DELETE", "cannot delete devices of %s (UIA with password)",
+                 u->user_id);
+    size_t i;
+    json_t *id;
+    json_array_foreach(devices, i, id) {
+        const char *d = json_string_value(id);
+        if (d && (!u->device_id || strcmp(u->device_id, d) != 0) &&
+            mx_device_present(u, d))
+            mx_block(r, "BULK-DELETE",
+                     "device %s of %s is still there after POST /delete_devices answered "
+                     "200",
+                     d, u->user_id);
+    }
     return r;
 }
 
+/* GET path as u: with u's token, or as the application service asserting u
+ * when u has none. */
+static const struct mx_resp *get_as(const struct mx_user *u, const char *path) {
+    if (!u->access_token && u->appservice_user)
+        return MX_SEND(.method = "GET", .path = path, .appservice = true,
+                       .assert_user = u->user_id);
+    return MX_SEND(.method = "GET", .path = path, .as = u);
+}
+
+bool mx_device_present(const struct mx_user *u, const char *device_id) {
+    const struct mx_resp *r = get_as(u, mx_path(MX_V3 "/devices/%s", device_id));
+    const char *got = json_string_value(json_object_get(r->json, "device_id"));
+    bool listed;
+
+    if (r->status == 200 && got && strcmp(got, device_id) == 0)
+        return true;
+    if (r->status == 404 || token_refused(r))
+        return false;
+    /* GET gave no clear answer: the listing decides, and the odd answer is
+     * charged to the GET rule it breaks. */
+    listed = mx_devices_contains(mx_list_devices(u), device_id, NULL);
+    if (listed)
+        mx_crosscut("GET-OK", r,
+                    "GET /devices/{id} of existing device %s answered %ld%s%s", device_id,
+                    r->status, got ? " with device_id " : "", got ? got : "");
+    else
+        mx_crosscut("GET-UNKNOWN", r,
+                    "GET /devices/{id} of %s, which the user does not have, answered %ld "
+                    "instead of 404",
+                    device_id, r->status);
+    return listed;
+}
+
+bool mx_list_holds(const struct mx_user *u, const char *device_id, const char **name) {
+    json_t *devices = mx_list_devices(u);
+    bool self = u->device_id && strcmp(u->device_id, device_id) == 0;
+
+    if (mx_devices_contains(devices, device_id, name))
+        return true;
+    if (mx_device_present(u, device_id))
+        mx_block(NULL, self ? "LIST-SELF" : "LIST-ALL",
+                 "GET /devices of %s leaves out device %s, which GET /devices/{id} shows",
+                 u->user_id, device_id);
+    return false;
+}
+
 json_t *mx_list_devices(const struct mx_user *u) {
-    const struct mx_resp *r = MX_SEND(.method = "GET", .path = MX_V3 "/devices", .as = u);
+    const struct mx_resp *r = get_as(u, MX_V3 "/devices");
     json_t *devices = json_object_get(r->json, "devices");
-    cr_assert(r->status == 200 && json_is_array(devices), "%s",
-              mx_msg(r, "cannot list the devices of %s", u->user_id));
+
+    /* A refused token is not a broken listing: whether that token should
+     * still work is the running check's own question. */
+    if (token_refused(r))
+        cr_assert_fail("%s", mx_msg(r, "the token of device %s of %s was refused",
+                                    u->device_id ? u->device_id : "?", u->user_id));
+    if (r->status != 200 || !json_is_array(devices))
+        mx_block(r, "LIST-OK", "cannot list the devices of %s", u->user_id);
     return devices;
 }
 

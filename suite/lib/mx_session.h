@@ -50,7 +50,8 @@ void mx_require_legacy_login(void);
  * when no application service is usable. */
 const struct mx_user *mx_as_user_new(void);
 /* The AS creates (or updates) device_id for the user with PUT /devices/{id};
- * fails the test unless the answer is 2xx. Returns the response. */
+ * anything but 200/201 blocks the running check by ASC-CREATE. Returns the
+ * response. */
 const struct mx_resp *mx_as_put_device(const struct mx_user *u, const char *device_id,
                                        const char *display_name);
 /* A token for an AS user's device, through m.login.application_service
@@ -64,15 +65,36 @@ const struct mx_user *mx_as_login(const struct mx_user *u, const char *device_id
 json_t *mx_auth_password(const struct mx_user *who, const char *password,
                          const char *session);
 
+/* Sends method path with body (borrowed; may be NULL) as u; when the answer
+ * asks for authentication (a 401 that is not about the token), sends it again
+ * with the password stage in that session. Returns the last answer; the
+ * first status goes to *first_status when not NULL. */
+const struct mx_resp *mx_send_uia(const struct mx_user *u, const char *method,
+                                  const char *path, json_t *body, long *first_status);
+
 /* Deletes device_id as user u with a completed UIA (or without one when the
- * server asks none); fails the test unless it ends in 200. */
+ * server asks none). A precondition of the checks that use it: anything but
+ * 200 blocks the running check by UIA-SUCCESS. */
 const struct mx_resp *mx_delete_device_uia(const struct mx_user *u,
                                            const char *device_id);
-/* The same through POST /delete_devices; devices is borrowed. */
+/* The same through POST /delete_devices (blocked by BULK-DELETE); devices
+ * is borrowed. */
 const struct mx_resp *mx_delete_devices_uia(const struct mx_user *u, json_t *devices);
 
-/* GET /devices as u; fails unless 200 with a "devices" array. Borrowed. */
+/* GET /devices as u (as the application service for a user without a
+ * token); anything but 200 with a "devices" array blocks the
+ * running check by LIST-OK. Borrowed. */
 json_t *mx_list_devices(const struct mx_user *u);
+/* Whether u has device_id, as the server shows it: GET /devices/{id} as u
+ * (the application service for a user without a token) answers 200 with
+ * that device_id, or 404; a refused token means no. Any other answer is
+ * charged to the GET rule it breaks and the listing decides. */
+bool mx_device_present(const struct mx_user *u, const char *device_id);
+/* Whether u's GET /devices holds device_id (its display name in *name when
+ * name is not NULL). A device that GET /devices/{id} shows but the list
+ * leaves out is the listing's fault: the running check is blocked by
+ * LIST-SELF (u's own device) or LIST-ALL. */
+bool mx_list_holds(const struct mx_user *u, const char *device_id, const char **name);
 /* Whether the list holds device_id; the display name of it in *name if found. */
 bool mx_devices_contains(json_t *devices, const char *device_id, const char **name);
 

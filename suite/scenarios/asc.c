@@ -17,6 +17,7 @@
 
 #include "mx_assert.h"
 #include "mx_client.h"
+#include "mx_crosscut.h"
 #include "mx_session.h"
 
 TestSuite(asc, .init = mx_test_init, .fini = mx_test_fini);
@@ -36,19 +37,6 @@ static const struct mx_resp *as_get(const struct mx_user *u, const char *path) {
                    .assert_user = u->user_id);
 }
 
-/* u's devices as the application service sees them (borrowed from the
- * response); fails the test unless 200 with a "devices" array. */
-static json_t *as_devices(const struct mx_user *u) {
-    const struct mx_resp *r = as_get(u, mx_path(MX_V3 "/devices"));
-    json_t *devices;
-
-    mx_assert_status(r, 200);
-    devices = json_object_get(r->json, "devices");
-    mx_assert_that(json_is_array(devices), r,
-                   "GET /devices answered without a devices array");
-    return devices;
-}
-
 /* A string member of the response body equals expected. */
 static void expect_member(const struct mx_resp *r, const char *key,
                           const char *expected) {
@@ -60,6 +48,18 @@ static void expect_member(const struct mx_resp *r, const char *key,
     else
         mx_error_set(&err, "no JSON body; expected \"%s\": \"%s\"", key, expected);
     mx_expect_that(rc == 0, r, "%s", err.text);
+}
+
+/* GET /devices/{id} of a device the listing shows under exactly id: reading
+ * a device back is GET-OK's rule, so a wrong answer is charged there; the
+ * checks here are about what the application service created. */
+static void expect_read_back(const struct mx_resp *r, const char *id) {
+    const char *got = json_string_value(json_object_get(r->json, "device_id"));
+
+    if (r->status != 200 || !got || strcmp(got, id) != 0)
+        mx_crosscut("GET-OK", r,
+                    "GET /devices/{id} of device %s answered %ld with device_id %s", id,
+                    r->status, got ? got : "(none)");
 }
 
 /* spec: v1.17 #put_matrixclientv3devicesdeviceid: "When a new device was
@@ -74,7 +74,6 @@ Test(asc, ASC_CREATE,
     u = mx_as_user_new();
     r = as_put(u, mx_unique("ASDEV"), "mxdev asc create");
     mx_assert_status(r, 201);
-    mx_expect_json_object(r);
 }
 
 /* spec: v1.17 #put_matrixclientv3devicesdeviceid: the path names the device
@@ -88,12 +87,11 @@ Test(asc, ASC_EXACT_ID,
     mx_require_appservice();
     u = mx_as_user_new();
     mx_as_put_device(u, id, "mxdev asc exact");
-    mx_expect_that(mx_devices_contains(as_devices(u), id, NULL), NULL,
+    mx_expect_that(mx_list_holds(u, id, NULL), NULL,
                    "GET /devices of %s does not list the requested device ID %s",
                    u->user_id, id);
     r = as_get(u, mx_path(MX_V3 "/devices/%s", id));
-    mx_assert_status(r, 200);
-    expect_member(r, "device_id", id);
+    expect_read_back(r, id);
 }
 
 /* spec: v1.17 #get_matrixclientv3devices and #get_matrixclientv3devicesdeviceid:
@@ -112,7 +110,7 @@ Test(asc, ASC_VISIBLE,
     mx_require_appservice();
     u = mx_as_user_new();
     mx_as_put_device(u, id, name);
-    found = mx_devices_contains(as_devices(u), id, &listed_name);
+    found = mx_list_holds(u, id, &listed_name);
     mx_expect_that(found, NULL,
                    "device %s is not in GET /devices of %s after its creation", id,
                    u->user_id);
@@ -121,8 +119,7 @@ Test(asc, ASC_VISIBLE,
                        "GET /devices lists %s with display_name \"%s\", expected \"%s\"",
                        id, listed_name != NULL ? listed_name : "(none)", name);
     r = as_get(u, mx_path(MX_V3 "/devices/%s", id));
-    mx_assert_status(r, 200);
-    expect_member(r, "device_id", id);
+    expect_read_back(r, id);
     expect_member(r, "display_name", name);
 }
 
@@ -141,7 +138,6 @@ Test(asc, ASC_UPDATE,
     mx_as_put_device(u, id, "mxdev asc first name");
     r = as_put(u, id, name);
     mx_assert_status(r, 200);
-    mx_expect_json_object(r);
     r = as_get(u, mx_path(MX_V3 "/devices/%s", id));
     mx_assert_status(r, 200);
     expect_member(r, "display_name", name);
@@ -162,7 +158,7 @@ Test(asc, ASC_USER_CANNOT,
     r = MX_SEND(.method = "PUT", .path = mx_path(MX_V3 "/devices/%s", id), .as = alice,
                 .body = body);
     mx_assert_error(r, 404);
-    mx_expect_that(!mx_devices_contains(mx_list_devices(alice), id, NULL), NULL,
+    mx_expect_that(!mx_device_present(alice, id), NULL,
                    "device %s exists after a user's PUT on an unknown ID was refused",
                    id);
 }
@@ -182,7 +178,7 @@ Test(asc, ASC_OUTSIDE,
     r = as_put(alice, id, "mxdev asc outside");
     mx_assert_error(r, 403);
     mx_expect_errcode(r, "M_EXCLUSIVE", "M_FORBIDDEN");
-    mx_expect_that(!mx_devices_contains(mx_list_devices(alice), id, NULL), NULL,
+    mx_expect_that(!mx_device_present(alice, id), NULL,
                    "device %s was created for %s, who is outside the application "
                    "service's namespace",
                    id, alice->user_id);

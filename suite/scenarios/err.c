@@ -147,11 +147,6 @@ Test(err, ERR_SHAPE,
         }
         mx_expect_that(mx_match_error_shape(s->r, &err) == 0, s->r, "%s: %s", s->what,
                        err.text);
-        if (s->stage_failed) {
-            mx_expect_that(is_uia_challenge(s->r), s->r,
-                           "%s: a 401 after a failed UIA stage must still carry flows",
-                           s->what);
-        }
     }
     mx_assert_that(errors > 0, NULL,
                    "no error response was produced to judge: every sample answered "
@@ -230,6 +225,11 @@ Test(err, ERR_CORS,
     const struct mx_user *u = mx_user_new();
     const struct mx_user *d = mx_login(u, NULL, "mxdev cors target");
     const char *target = mx_path(MX_V3 "/devices/%s", d->device_id);
+    const struct mx_resp *before = MX_SEND(.method = "GET", .path = target, .as = u);
+    if (before->status != 200)
+        mx_block(before, "GET-OK", "cannot read device %s", d->device_id);
+    const char *name =
+        mx_arena_strdup(json_string_value(json_object_get(before->json, "display_name")));
     static const char *const get_hdrs[] = {
         "Origin: https://mxdev-conformance.invalid", "Access-Control-Request-Method: GET",
         "Access-Control-Request-Headers: authorization", NULL};
@@ -253,10 +253,11 @@ Test(err, ERR_CORS,
     /* No endpoint logic: the device named in those paths is intact. */
     const struct mx_resp *r = MX_SEND(.method = "GET", .path = target, .as = u);
     mx_assert_status(r, 200);
-    struct mx_error err = {{0}};
-    mx_expect_that(
-        mx_match_string_member(r->json, "display_name", "mxdev cors target", &err) == 0,
-        r, "after OPTIONS on its path the device changed: %s", err.text);
+    const char *now = json_string_value(json_object_get(r->json, "display_name"));
+    mx_expect_that((!now && !name) || (now && name && strcmp(now, name) == 0), r,
+                   "after OPTIONS on its path the device's display_name changed from %s "
+                   "to %s",
+                   name ? name : "none", now ? now : "none");
     r = MX_SEND(.method = "GET", .path = MX_V3 "/account/whoami", .as = d);
     mx_expect_that(r->status == 200, r,
                    "after OPTIONS on /devices/{its id} and /delete_devices the device's "

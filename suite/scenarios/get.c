@@ -32,15 +32,10 @@ Test(get, GET_OK,
         MX_SEND(.method = "GET", .path = mx_path(MX_V3 "/devices/%s", d->device_id),
                 .as = u);
     mx_assert_status(r, 200);
-    mx_expect_json_object(r);
     struct mx_error id_err = {{0}};
     mx_expect_that(mx_match_string_member(r->json, "device_id", d->device_id, &id_err) ==
                        0,
                    r, "%s", id_err.text);
-    struct mx_error name_err = {{0}};
-    mx_expect_that(
-        mx_match_string_member(r->json, "display_name", "mxdev get ok", &name_err) == 0,
-        r, "%s", name_err.text);
 }
 
 /* spec: v1.17 #get_matrixclientv3devicesdeviceid -- 404 when the user has no
@@ -63,7 +58,8 @@ Test(get, GET_UNKNOWN_ERRCODE,
     const struct mx_resp *r =
         MX_SEND(.method = "GET",
                 .path = mx_path(MX_V3 "/devices/%s", mx_unique("NOSUCHDEV")), .as = u);
-    mx_assert_error(r, 404);
+    if (r->status != 404)
+        mx_block(r, "GET-UNKNOWN", "no 404 whose errcode could be judged");
     mx_expect_errcode(r, "M_NOT_FOUND");
 }
 
@@ -158,6 +154,18 @@ static void check_encoded(const char *suffix) {
     const char *name = "mxdev encoded id";
     const struct mx_user *u = mx_user_new();
     char why[512] = "";
+
+    /* Addressing an unusual ID is a question only once plain IDs read back
+     * (GET-OK). */
+    const struct mx_resp *plain =
+        MX_SEND(.method = "GET", .path = mx_path(MX_V3 "/devices/%s", u->device_id),
+                .as = u);
+    const char *got = json_string_value(json_object_get(plain->json, "device_id"));
+    if (plain->status != 200 || !got || strcmp(got, u->device_id) != 0)
+        mx_block(plain, "GET-OK",
+                 "GET /devices/{id} of the plain device %s does not read "
+                 "it back",
+                 u->device_id);
 
     const char *token = login_with_id(u, id, name, why, sizeof why);
     if (token) {

@@ -54,25 +54,29 @@ static const char *session_of(const struct mx_resp *r) {
     return json_string_value(json_object_get(r->json, "session"));
 }
 
-/* The first, unauthenticated request: must be the UIA 401. */
+/* The first, unauthenticated request, which every other UIA check builds
+ * on: without its 401 they cannot ask their own question (UIA-CHALLENGE
+ * judges that answer, and its form). */
 static const struct mx_resp *open_challenge(enum del_endpoint ep, const struct mx_user *u,
                                             const char *device_id) {
     const struct mx_resp *r = send_delete(ep, u, device_id, NULL);
 
-    mx_assert_status(r, 401);
-    mx_assert_uia_challenge(r);
+    if (r->status != 401)
+        mx_block(r, "UIA-CHALLENGE", "a deletion without auth did not get the UIA 401");
+    if (!mx_device_present(u, device_id))
+        mx_block(r, "UIA-NOTHING-DONE",
+                 "device %s is gone after the UIA 401 of its deletion", device_id);
     return r;
 }
 
-/* The refused deletion left the victim alone: still listed for its owner,
- * still readable, and its token still works. */
+/* The refused deletion left the victim alone: still there for its owner,
+ * and its token still works. */
 static void expect_intact(const struct mx_user *owner, const struct mx_user *victim) {
-    json_t *devices = mx_list_devices(owner);
     const struct mx_resp *r;
 
-    mx_expect_that(mx_devices_contains(devices, victim->device_id, NULL), NULL,
-                   "device %s is no longer in GET /devices after a refused deletion; "
-                   "a request without completed UIA must not delete anything",
+    mx_expect_that(mx_device_present(owner, victim->device_id), NULL,
+                   "device %s is gone after a refused deletion; a request without "
+                   "completed UIA must not delete anything",
                    victim->device_id);
     r = MX_SEND(.method = "GET", .path = mx_path(MX_V3 "/account/whoami"), .as = victim);
     mx_expect_that(r->status == 200, r,
@@ -163,6 +167,8 @@ UIA_TEST(UIA_PASSWORD_FLOW, "For a password user one offered flow is exactly "
 
     fresh_pair(&alice, &victim);
     r = open_challenge(ep, alice, victim->device_id);
+    if (!json_is_array(json_object_get(r->json, "flows")))
+        mx_block(r, "UIA-CHALLENGE", "the UIA 401 lists no flows to judge");
     rc = mx_match_uia_flow(r, (const char *const[]){"m.login.password", NULL}, &err);
     mx_expect_that(rc == 0, r, "%s", err.text);
 }
@@ -184,7 +190,6 @@ UIA_TEST(UIA_WRONG_PASSWORD, "m.login.password with a wrong password gets 401 "
     r = send_delete(ep, alice, victim->device_id, auth);
     mx_assert_status(r, 401);
     mx_expect_errcode(r, "M_FORBIDDEN");
-    mx_expect_uia_challenge(r);
     expect_intact(alice, victim);
 }
 
@@ -246,10 +251,8 @@ UIA_TEST(UIA_SUCCESS, "The correct password with the session gets 200 with a JSO
     auth = mx_arena_keep_json(mx_auth_password(alice, alice->password, session_of(r)));
     r = send_delete(ep, alice, victim->device_id, auth);
     mx_assert_status(r, 200);
-    mx_expect_json_object(r);
-    r = MX_SEND(.method = "GET", .path = mx_path(MX_V3 "/devices/%s", victim->device_id),
-                .as = alice);
-    mx_expect_status(r, 404);
+    mx_expect_that(!mx_device_present(alice, victim->device_id), r,
+                   "device %s is still there after a 200 deletion", victim->device_id);
     mx_expect_that(!mx_devices_contains(mx_list_devices(alice), victim->device_id, NULL),
                    NULL, "device %s is still listed in GET /devices after a 200 deletion",
                    victim->device_id);
@@ -277,7 +280,8 @@ UIA_TEST(UIA_SESSION_ECHO, "The session stays the same across a failed and the "
     wrong =
         mx_arena_keep_json(mx_auth_password(alice, "mxdev-not-the-password", session));
     r = send_delete(ep, alice, victim->device_id, wrong);
-    mx_assert_status(r, 401);
+    if (r->status != 401)
+        mx_block(r, "UIA-WRONG-PASSWORD", "a wrong password was not answered with 401");
     mx_expect_that(session_of(r) != NULL && strcmp(session_of(r), session) == 0, r,
                    "after a failed stage the 401 should carry the same session \"%s\"",
                    session);

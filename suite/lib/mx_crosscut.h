@@ -1,0 +1,29 @@
+/* Cross-cutting rules, judged on every response a check receives.
+ *
+ * Some rules hold for every response whatever the endpoint: the JSON content
+ * type and body (ERR-JSON), the standard error body (ERR-SHAPE), the errcode
+ * of a 429 (ERR-RATELIMIT). A check that happens to receive a response that
+ * breaks one of them is not the place to fail: the break is recorded for the
+ * runner, which charges it to the rule's own check (mx_record_crosscut). And
+ * when a response shows that the server does not even take the check's
+ * credentials (a bearer token answered with M_MISSING_TOKEN), the check
+ * cannot reach its own question: it is blocked by AUTH-HEADER.
+ */
+#ifndef MX_CROSSCUT_H
+#define MX_CROSSCUT_H
+
+#include "mx_client.h"
+
+/* The client's response hook (mx_client_set_response_hook), installed by
+ * mx_test_init. */
+void mx_crosscut_on_response(const struct mx_req *req, const struct mx_resp *r);
+
+/* Records that r breaks rule id, unless the running check is id's own (its
+ * own assertions judge it then). printf-like reason. */
+void mx_crosscut(const char *id, const struct mx_resp *r, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+/* Whether the running check is one of requirement id's own. */
+bool mx_running_check_is(const char *id);
+
+#endif
