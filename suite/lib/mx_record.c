@@ -130,8 +130,8 @@ void mx_record_schema(const char *method, const char *path, long status,
                      text_value(text)));
 }
 
-void mx_record_crosscut(const char *id, const char *method, const char *path,
-                        long status, const char *text) {
+void mx_record_crosscut(const char *id, const char *method, const char *path, long status,
+                        const char *text) {
     if (!criterion_current_test)
         return;
     append(json_pack("{s:s, s:s, s:s?, s:o, s:I, s:o}", "kind", "crosscut", "id", id,

@@ -28,8 +28,8 @@ void mx_record_schema(const char *method, const char *path, long status,
  * check received it. The runner charges it to ID's own check (as for
  * ERR-SCHEMA), never to the check that happened to see it. method/path may
  * be NULL when no single request shows it. */
-void mx_record_crosscut(const char *id, const char *method, const char *path,
-                        long status, const char *text);
+void mx_record_crosscut(const char *id, const char *method, const char *path, long status,
+                        const char *text);
 /* {"kind":"blocked","by":ID,"text":...}: the running check could not reach
  * its own question because a precondition broke, and that precondition is an
  * instance of requirement ID. The runner gives the check the verdict
