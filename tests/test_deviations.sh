@@ -1,9 +1,13 @@
 #!/usr/bin/env bash
-# The catch matrix: the suite against the mock with each named deviation in
-# turn. Every deviation must make the run fail (under --strict) with a check
-# of one of its mapped requirement IDs among the failures. Writes
-# deviations.json and deviations.md into MXDEV_MATRIX_DIR (default:
-# <source>/reports).
+# The deviation matrix: the suite against the mock with each named deviation
+# in turn, under --strict, with the deviation's declared requirement IDs in
+# an --expect-fail file. Each run must be exact and green:
+#   - every declared ID fails (its checks are xfail, none xpass: caught),
+#   - no other ID fails (fail, warn or xfail outside the declared set: a
+#     server bug charged to a rule that is not its own),
+#   - the run exits 0 (a server with one known deviation, listed, is green).
+# Checks blocked by a declared rule are counted apart. Writes deviations.json
+# and deviations.md into MXDEV_MATRIX_DIR (default: <source>/reports).
 source "$(dirname "$0")/lib.sh"
 out_dir=${MXDEV_MATRIX_DIR:-$MXDEV_SOURCE_DIR/reports}
 mkdir -p "$out_dir"
@@ -13,8 +17,11 @@ total=$(grep -c . "$work/deviations.tsv")
 
 # One run per deviation; runs in parallel, each with its own mock and port.
 run_one() {
-    local name=$1 ids=$2 version=$3 dir=$work/run.$1 url fifo line pid status
+    local name=$1 ids=$2 version=$3 dir=$work/run.$1 url fifo line pid status id
     mkdir -p "$dir"
+    for id in ${ids//,/ }; do
+        printf '%s  # the mock runs with --deviate %s\n' "$id" "$name"
+    done >"$dir/expect-fail.txt"
     fifo=$dir/fifo && mkfifo "$fifo"
     "$MOCK" --appservice "$AS_REG" --spec-version "$version" --deviate "$name" >"$fifo" 2>"$dir/mock.err" &
     pid=$!
@@ -23,24 +30,32 @@ run_one() {
     fi
     url=${line#listening on }
     timeout 300 "$SUITE" --homeserver "$url" --as-registration "$AS_REG" --strict \
-        --spec-version "$version" \
+        --spec-version "$version" --expect-fail "$dir/expect-fail.txt" \
         --report-dir "$dir/reports" >"$dir/suite.log" 2>&1
     status=$?
     kill -TERM "$pid" 2>/dev/null; wait "$pid" 2>/dev/null
-    # Which mapped IDs failed (fail or warn), and every failing ID.
-    python3 - "$dir/reports/results.json" "$name" "$ids" "$status" <<'PY'
+    python3 - "$dir/reports/results.json" "$name" "$ids" "$status" "$version" <<'PY'
 import json, sys
-path, name, ids, status = sys.argv[1], sys.argv[2], sys.argv[3].split(","), int(sys.argv[4])
+path, name, ids, status, version = sys.argv[1], sys.argv[2], sys.argv[3].split(","), int(sys.argv[4]), sys.argv[5]
 try:
     checks = json.load(open(path))["checks"]
 except Exception as e:
-    print(f"{name}\terror\tno results.json ({e}); suite exit {status}")
+    print(json.dumps({"deviation": name, "result": "error", "why": f"no results.json ({e})",
+                      "suite_exit": status, "requirements": ids}))
     sys.exit(0)
-bad = [c for c in checks if c["verdict"] in ("fail", "warn")]
-caught = sorted({c["test"] for c in bad if c["id"] in ids})
-others = sorted({c["id"] for c in bad if c["id"] not in ids})
-verdict = "caught" if caught and status == 1 else "missed"
-print(f"{name}\t{verdict}\t{status}\t{','.join(ids)}\t{' '.join(caught)}\t{' '.join(others)}")
+charged = sorted({c["id"] for c in checks if c["verdict"] in ("fail", "warn", "xfail")})
+xpass = sorted({c["id"] for c in checks if c["verdict"] == "xpass"})
+blocked = sorted({c["test"] for c in checks if c["verdict"] == "blocked"})
+caught_by = sorted({c["test"] for c in checks if c["verdict"] in ("xfail",) and c["id"] in ids})
+extra = sorted(set(charged) - set(ids))
+missing = sorted((set(ids) - set(charged)) | set(xpass))
+exact = not extra and not missing
+green = status == 0
+result = "exact" if exact and green else ("caught" if not missing else "missed")
+print(json.dumps({"deviation": name, "version": version, "result": result,
+                  "suite_exit": status, "requirements": ids, "failing": charged,
+                  "extra": extra, "missing": missing, "caught_by": caught_by,
+                  "blocked": len(blocked)}))
 PY
 }
 export -f run_one
@@ -55,31 +70,36 @@ awk -F'\t' 'NR == FNR { if ($1 !~ /^#/) { since[$1] = $4; until[$1] = $5 }; next
       }
       if (late) v = "1.20"; else if (early) v = "1.16"
       print $1 "\t" $2 "\t" v }' "$FIXTURES/requirements.tsv" "$work/deviations.tsv" |
-    xargs -P "$(nproc)" -L1 bash -c 'run_one "$0" "$1" "$2"' >"$work/matrix.tsv"
+    xargs -P "$(nproc)" -L1 bash -c 'run_one "$0" "$1" "$2"' >"$work/matrix.jsonl"
 
-python3 - "$work/matrix.tsv" "$work/deviations.tsv" "$out_dir" <<'PY'
+python3 - "$work/matrix.jsonl" "$work/deviations.tsv" "$out_dir" <<'PY'
 import json, sys
-rows = [l.rstrip("\n").split("\t") for l in open(sys.argv[1]) if l.strip()]
+rows = [json.loads(l) for l in open(sys.argv[1]) if l.strip()]
 desc = {l.split("\t")[0]: l.rstrip("\n").split("\t")[2] if l.count("\t") >= 2 else ""
         for l in open(sys.argv[2]) if l.strip()}
-out = []
-for r in sorted(rows):
-    r += [""] * (6 - len(r))
-    out.append({"deviation": r[0], "result": r[1], "suite_exit": r[2], "requirements": r[3].split(","),
-                "caught_by": r[4].split(), "also_failed": r[5].split(), "what": desc.get(r[0], "")})
-caught = sum(1 for o in out if o["result"] == "caught")
-json.dump({"caught": caught, "total": len(out), "deviations": out},
+rows.sort(key=lambda o: o["deviation"])
+for o in rows:
+    o["what"] = desc.get(o["deviation"], "")
+n = len(rows)
+caught = sum(1 for o in rows if not o.get("missing") and o["result"] != "error")
+exact = sum(1 for o in rows if o["result"] == "exact")
+json.dump({"caught": caught, "exact": exact, "total": n, "deviations": rows},
           open(sys.argv[3] + "/deviations.json", "w"), indent=2)
 with open(sys.argv[3] + "/deviations.md", "w") as f:
-    f.write(f"**{caught} of {len(out)} deviations caught**\n\n")
-    f.write("| deviation | breaks | caught by | result |\n|---|---|---|---|\n")
-    for o in out:
+    f.write(f"**{caught} of {n} deviations caught; precision {exact} of {n} "
+            f"({100.0 * exact / n:.0f}%)**: the failing requirement IDs equal the declared "
+            f"ones, and the run with those IDs in --expect-fail is green.\n\n")
+    f.write("| deviation | breaks | caught by | checks blocked | other failures | result |\n"
+            "|---|---|---|---|---|---|\n")
+    for o in rows:
         f.write(f"| `{o['deviation']}` | {', '.join(o['requirements'])} | "
-                f"{'<br>'.join(o['caught_by']) or '—'} | {o['result']} |\n")
-print(f"deviation matrix: {caught} of {len(out)} deviations caught")
-for o in out:
-    if o["result"] != "caught":
-        print(f"  NOT CAUGHT: {o['deviation']} (breaks {', '.join(o['requirements'])}); "
-              f"suite exit {o['suite_exit']}; other failures: {' '.join(o['also_failed']) or 'none'}")
-sys.exit(0 if caught == len(out) else 1)
+                f"{'<br>'.join(o.get('caught_by', [])) or '—'} | {o.get('blocked', 0)} | "
+                f"{', '.join(o.get('extra', [])) or '—'} | {o['result']} |\n")
+print(f"deviation matrix: {caught} of {n} deviations caught, {exact} of {n} exact and green")
+for o in rows:
+    if o["result"] != "exact":
+        print(f"  {o['result'].upper()}: {o['deviation']} (declares {', '.join(o['requirements'])}); "
+              f"suite exit {o.get('suite_exit')}; also failing: {', '.join(o.get('extra', [])) or 'none'}; "
+              f"not failing: {', '.join(o.get('missing', [])) or 'none'} {o.get('why', '')}")
+sys.exit(0 if exact == n else 1)
 PY
