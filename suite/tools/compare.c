@@ -118,6 +118,8 @@ static void load_run(struct run *r) {
     json_error_t err;
     r->root = json_load_file(r->path, 0, &err);
     if (r->root == NULL) {
+        if (err.line <= 0 && strstr(err.text, r->path) != NULL)
+            die("%s", err.text); /* "unable to open PATH: ..." */
         if (err.line <= 0)
             die("%s: %s", r->path, err.text);
         die("%s:%d: %s", r->path, err.line, err.text);
