@@ -26,6 +26,8 @@ Modes (default: the suite against the bundled mock homeserver):
     --with-synapse       with --self-test: also the tier against a real Synapse (sid chroot)
   --version-matrix       every suite version against the mock at every version (grid)
   --check-examples       validate the spec's examples (needs --spec-dir DIR)
+  --package              build the Debian package (cpack -G DEB) into build/package/,
+                         and check it with lintian when lintian is installed
   --help                 this text
 
 Options for a suite run (passed to device-conformance; see its --help):
@@ -85,6 +87,25 @@ build() {
         { cmake --build "$build_dir" -j1 2>&1 | tail -40 >&2; die "build failed"; }
 }
 
+# --package: the .deb of the current build, checked by lintian when present.
+build_package() {
+    ensure_packages "${run_pkgs[@]}" dpkg-dev
+    build
+    rm -rf "$build_dir/package"
+    (cd "$build_dir" && cpack -G DEB -B "$build_dir/package" >"$build_dir/cpack.log" 2>&1) ||
+        { tail -20 "$build_dir/cpack.log" >&2; die "cpack -G DEB failed"; }
+    local deb
+    deb=$(ls "$build_dir"/package/*.deb)
+    echo "package: $deb"
+    dpkg-deb -f "$deb" Package Version Depends
+    if command -v lintian >/dev/null; then
+        lintian --fail-on error "$deb" || die "lintian reports errors in $deb"
+        echo "lintian: no errors"
+    else
+        echo "lintian not installed: package not checked (apt-get install lintian)"
+    fi
+}
+
 mock_pid=""
 stop_mock() {
     if [ -n "$mock_pid" ] && kill -0 "$mock_pid" 2>/dev/null; then
@@ -127,6 +148,7 @@ while [ $# -gt 0 ]; do
         --with-synapse) with_synapse=1 ;;
         --version-matrix) mode=version-matrix ;;
         --check-examples) mode=check-examples ;;
+        --package) mode=package ;;
         --homeserver) [ $# -ge 2 ] || die "--homeserver needs a URL"; homeserver=$2; shift ;;
         --homeserver=*) homeserver=${1#*=} ;;
         --spec-version) [ $# -ge 2 ] || die "--spec-version needs a value"
@@ -151,6 +173,7 @@ case "$mode" in
         cd "$build_dir"
         exec ctest --output-on-failure -j"$(nproc)"
         ;;
+    package) build_package; exit 0 ;;
     version-matrix)
         ensure_packages "${run_pkgs[@]}" python3
         build

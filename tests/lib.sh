@@ -42,3 +42,18 @@ start_server() {
 json_get() {
     python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); print(eval(sys.argv[2]))' "$1" "$2"
 }
+
+# need_tool COMMAND DEBIAN-PACKAGE: makes COMMAND available, installing the
+# package with apt-get when root; exits 77 (skip) with the reason otherwise.
+need_tool() {
+    command -v "$1" >/dev/null 2>&1 && return 0
+    if [ "$(id -u)" -ne 0 ]; then
+        echo "SKIP: $1 missing (apt-get install $2, as root)"
+        exit 77
+    fi
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -q "$2" >/dev/null 2>&1 ||
+        { DEBIAN_FRONTEND=noninteractive apt-get update -q >/dev/null 2>&1 &&
+          DEBIAN_FRONTEND=noninteractive apt-get install -y -q "$2" >/dev/null 2>&1; } ||
+        { echo "SKIP: could not install $2"; exit 77; }
+    command -v "$1" >/dev/null 2>&1 || { echo "SKIP: $2 has no $1"; exit 77; }
+}

@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "mx_catalog.h"
 #include "mx_redact.h"
@@ -49,6 +50,38 @@ static long long_var(const char *name, long fallback, long min, long max) {
     return n;
 }
 
+/* true when DIR holds the catalogue, i.e. is a usable fixtures folder. */
+static bool has_catalogue(const char *dir) {
+    char path[4096];
+    int n = snprintf(path, sizeof(path), "%s/requirements.tsv", dir);
+    return n > 0 && (size_t)n < sizeof(path) && access(path, R_OK) == 0;
+}
+
+/* Where the data lives unless MXDEV_FIXTURES_DIR says: next to an installed
+ * program (<bindir>/MXDEV_DATA_FROM_BIN, e.g. /usr/bin/../share/<name>), else
+ * the source checkout the build came from, which only exists on the build
+ * machine. An installed program must never need that checkout, so it comes
+ * second. When neither holds the catalogue, the installed location is
+ * returned so that the error names where the data was expected. */
+static const char *default_fixtures_dir(void) {
+    static char dir[4096];
+    char exe[4096];
+    ssize_t n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
+    if (n > 0) {
+        exe[n] = '\0';
+        char *slash = strrchr(exe, '/');
+        if (slash != NULL) {
+            *slash = '\0';
+            int m = snprintf(dir, sizeof(dir), "%s/%s", exe, MXDEV_DATA_FROM_BIN);
+            if (m > 0 && (size_t)m < sizeof(dir) && has_catalogue(dir))
+                return dir;
+        }
+    }
+    if (has_catalogue(MXDEV_FIXTURES_DIR))
+        return MXDEV_FIXTURES_DIR;
+    return dir[0] != '\0' ? dir : MXDEV_FIXTURES_DIR;
+}
+
 const struct mx_env *mx_env(void) {
     if (loaded)
         return &env;
@@ -63,7 +96,9 @@ const struct mx_env *mx_env(void) {
     env.timeout_s = long_var("MXDEV_TIMEOUT", 10, 1, 3600);
     env.settle_ms = long_var("MXDEV_SETTLE_MS", 0, 0, 600000);
     env.report_dir = str_var("MXDEV_REPORT_DIR", "reports");
-    env.fixtures_dir = str_var("MXDEV_FIXTURES_DIR", MXDEV_FIXTURES_DIR);
+    env.fixtures_dir = getenv("MXDEV_FIXTURES_DIR");
+    if (env.fixtures_dir == NULL || env.fixtures_dir[0] == '\0')
+        env.fixtures_dir = default_fixtures_dir();
     env.run_id = str_var("MXDEV_RUN_ID", "local");
     env.as_available = bool_var("MXDEV_AS_AVAILABLE", false);
     env.as_skip_reason =

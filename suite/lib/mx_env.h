@@ -17,7 +17,7 @@ struct mx_env {
     long timeout_s;           /* MXDEV_TIMEOUT: per request */
     long settle_ms;           /* MXDEV_SETTLE_MS: polling budget for token invalidation */
     const char *report_dir;   /* MXDEV_REPORT_DIR */
-    const char *fixtures_dir; /* MXDEV_FIXTURES_DIR */
+    const char *fixtures_dir; /* MXDEV_FIXTURES_DIR, else <bindir>/../share/<name> */
     const char *run_id;       /* MXDEV_RUN_ID: unique per run, in every localpart */
     /* Application service (from --as-registration), when usable. */
     bool as_available;          /* MXDEV_AS_AVAILABLE: as_token accepted by the server */
