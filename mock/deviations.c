@@ -45,6 +45,10 @@ static const struct mock_deviation_info table[DEV_COUNT] = {
     [DEV_LIST_LEAKS_OTHER_USER] =
         {"list-leaks-other-user", "LIST-ISOLATED",
          "GET /devices also lists the devices of recently active other users"},
+    [DEV_LIST_PHANTOM_DEVICE] =
+        {"list-phantom-device", "LIST-ISOLATED",
+         "GET /devices also lists a device of another user that no test made "
+         "(PHANTOMDEV, of the mock's own @mxdev-phantom)"},
     [DEV_LOGIN_IGNORES_INITIAL_NAME] =
         {"login-ignores-initial-name", "LIST-NAME",
          "login and register ignore initial_device_display_name"},
@@ -72,6 +76,10 @@ static const struct mock_deviation_info table[DEV_COUNT] = {
          "a user's PUT on an unknown ID answers 404 but creates the device"},
     [DEV_PUT_UNKNOWN_FORBIDDEN] = {"put-unknown-forbidden", "PUT-UNKNOWN-ERRCODE",
                                    "a user's PUT on an unknown ID gives 404 M_FORBIDDEN"},
+    [DEV_PUT_UNKNOWN_NO_NAME_OK] =
+        {"put-unknown-no-name-ok", "PUT-UNKNOWN,ASC-USER-CANNOT",
+         "a user's PUT without display_name (e.g. {}) on an unknown ID answers 200 as if "
+         "the device existed"},
     [DEV_PUT_OTHER_USER_RENAMES] =
         {"put-other-user-renames", "PUT-OTHER-USER",
          "PUT on a recently active other user's device ID renames their device"},

@@ -96,6 +96,11 @@ void on_get_devices(struct mock_ctx *ctx) {
         ls.newest = NULL;
         mock_dev_foreach_other_user(ctx->who.user_id, on_leak_user, &lk);
     }
+    /* Someone else's device, of a user no client of the mock ever made. */
+    if (mock_deviates(DEV_LIST_PHANTOM_DEVICE))
+        json_array_append_new(ls.devices,
+                              json_pack("{s:s, s:s}", "device_id", "PHANTOMDEV",
+                                        "display_name", "phantom phone"));
     mock_reply_json(ctx->reply, 200, json_pack("{s:o}", "devices", ls.devices));
 }
 
@@ -180,6 +185,11 @@ void on_update_device(struct mock_ctx *ctx) {
     bool may_create = by_as && ctx->state->cfg->spec_version >= SPEC_V1_17;
     if (!by_as && mock_deviates(DEV_USER_CAN_CREATE))
         may_create = true;
+    if (!may_create && !by_as && name == NULL && jname == NULL &&
+        mock_deviates(DEV_PUT_UNKNOWN_NO_NAME_OK)) {
+        mock_reply_json(ctx->reply, 200, json_object());
+        goto out;
+    }
     if (!may_create) {
         if (!by_as && mock_deviates(DEV_PUT_UNKNOWN_CREATES))
             store_device_create(st, user_id, device_id, name);

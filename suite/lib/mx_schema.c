@@ -482,6 +482,58 @@ static int status_rank(const char *pattern, long status) {
     return 0;
 }
 
+/* The bundled row for (method, path) whose status matches; rank as above,
+ * or the "request" row when status is 0. */
+static const char *bundled_file(const char *method, const char *path, long status) {
+    const char *best = NULL;
+    int best_rank = 0;
+    size_t i;
+    json_t *e;
+
+    if (!endpoints_tried)
+        load_endpoints();
+    if (!endpoints || !method || !path)
+        return NULL;
+    json_array_foreach(endpoints, i, e) {
+        const char *m = json_string_value(json_object_get(e, "method"));
+        const char *p = json_string_value(json_object_get(e, "path"));
+        json_t *st = json_object_get(e, "status");
+        const char *file = json_string_value(json_object_get(e, "schema"));
+        char stbuf[16];
+        const char *s = json_string_value(st);
+        int rank;
+
+        if (json_is_integer(st)) {
+            snprintf(stbuf, sizeof(stbuf), "%lld", (long long)json_integer_value(st));
+            s = stbuf;
+        }
+        if (!m || !p || !s || !file || strcasecmp(m, method) != 0 ||
+            !path_matches(p, path))
+            continue;
+        if (status == 0)
+            rank = strcmp(s, "request") == 0 ? 3 : 0;
+        else
+            rank = status_rank(s, status);
+        if (rank > best_rank) {
+            best_rank = rank;
+            best = file;
+        }
+    }
+    return best;
+}
+
+const json_t *mx_request_schema_for(const char *method, const char *path) {
+    const char *file;
+
+    if (mx_env()->spec_dir) {
+        const json_t *from_spec = mx_spec_request_schema(method, path);
+        if (from_spec)
+            return from_spec;
+    }
+    file = bundled_file(method, path, 0);
+    return file ? mx_schema_load(file) : NULL;
+}
+
 const json_t *mx_schema_for(const char *method, const char *path, long status) {
     /* --spec-dir: the spec's own OpenAPI schemas replace fixtures/schemas. */
     /* The spec's own schema first; the bundled one where the spec directory
@@ -491,33 +543,6 @@ const json_t *mx_schema_for(const char *method, const char *path, long status) {
         if (from_spec)
             return from_spec;
     }
-    if (!endpoints_tried)
-        load_endpoints();
-    if (!endpoints || !method || !path)
-        return NULL;
-    const char *best = NULL;
-    int best_rank = 0;
-    size_t i;
-    json_t *e;
-    json_array_foreach(endpoints, i, e) {
-        const char *m = json_string_value(json_object_get(e, "method"));
-        const char *p = json_string_value(json_object_get(e, "path"));
-        json_t *st = json_object_get(e, "status");
-        const char *file = json_string_value(json_object_get(e, "schema"));
-        char stbuf[16];
-        const char *s = json_string_value(st);
-        if (json_is_integer(st)) {
-            snprintf(stbuf, sizeof(stbuf), "%lld", (long long)json_integer_value(st));
-            s = stbuf;
-        }
-        if (!m || !p || !s || !file || strcasecmp(m, method) != 0 ||
-            !path_matches(p, path))
-            continue;
-        int rank = status_rank(s, status);
-        if (rank > best_rank) {
-            best_rank = rank;
-            best = file;
-        }
-    }
-    return best ? mx_schema_load(best) : NULL;
+    const char *file = bundled_file(method, path, status);
+    return file ? mx_schema_load(file) : NULL;
 }

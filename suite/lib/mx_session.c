@@ -21,6 +21,8 @@
 #include "mx_env.h"
 #include "mx_record.h"
 #include "mx_redact.h"
+#include "mx_schema.h"
+#include "mx_variants.h"
 
 #define MAX_UIA_STEPS 8
 
@@ -30,8 +32,9 @@ struct tracked {
     char *user_id;
     char *password; /* NULL for application-service users */
     bool appservice;
-    json_t *devices; /* device IDs the test created (strings) */
-    json_t *tokens;  /* access tokens of those devices */
+    bool preexisting; /* a --user account: it may hold devices of its own */
+    json_t *devices;  /* device IDs the test created (strings) */
+    json_t *tokens;   /* access tokens of those devices */
 };
 
 static struct tracked *tracked;
@@ -61,6 +64,7 @@ static struct tracked *track_user(const char *user_id, const char *password, boo
     t->user_id = strdup(user_id);
     t->password = password ? strdup(password) : NULL;
     t->appservice = as;
+    t->preexisting = false;
     t->devices = json_array();
     t->tokens = json_array();
     return t;
@@ -521,7 +525,11 @@ static const struct mx_user *preconfigured_user(const char *why_register) {
     account->localpart = localpart_of(entry);
     account->password = eq + 1;
     mx_redact_secret(account->password);
-    return mx_login(account, NULL, "device-conformance");
+    const struct mx_user *u = mx_login(account, NULL, "device-conformance");
+    struct tracked *t = track_user(u->user_id, u->password, false);
+    if (t)
+        t->preexisting = true;
+    return u;
 }
 
 const struct mx_user *mx_user_new(void) {
@@ -856,4 +864,51 @@ bool mx_devices_contains(json_t *devices, const char *device_id, const char **na
     if (name)
         *name = NULL;
     return false;
+}
+
+static void on_free_variants(void *p) {
+    mx_variants_free(p);
+    free(p);
+}
+
+const struct mx_variants *mx_request_variants(const char *method, const char *path,
+                                              const json_t *values,
+                                              const char *const *skip) {
+    const json_t *schema = mx_request_schema_for(method, path);
+    struct mx_variants *vs = mx_arena_keep_fn(calloc(1, sizeof(*vs)), on_free_variants);
+    char err[256];
+
+    cr_assert(vs != NULL, "out of memory");
+    if (!schema) {
+        vs->v = calloc(1, sizeof(*vs->v));
+        cr_assert(vs->v != NULL, "out of memory");
+        vs->n = 1;
+        vs->v[0].body = json_deep_copy(values);
+        vs->v[0].valid = true;
+        snprintf(vs->v[0].label, sizeof(vs->v[0].label),
+                 "the usual body (no request "
+                 "schema for %s %s)",
+                 method, path);
+        return vs;
+    }
+    cr_assert(mx_variants_build(schema, values, skip, vs, err, sizeof(err)) == 0,
+              "%srequest variants of %s %s: %s", mx_current_id(), method, path, err);
+    return vs;
+}
+
+int mx_made_device(const struct mx_user *u, const char *device_id) {
+    for (size_t i = 0; i < n_tracked; i++) {
+        size_t j;
+        json_t *d;
+        if (strcmp(tracked[i].user_id, u->user_id) != 0)
+            continue;
+        if (tracked[i].preexisting)
+            return -1;
+        json_array_foreach(tracked[i].devices, j, d) {
+            if (strcmp(json_string_value(d), device_id) == 0)
+                return 1;
+        }
+        return 0;
+    }
+    return 0;
 }

@@ -12,7 +12,8 @@
 #include <jansson.h>
 #include <stdbool.h>
 
-struct mx_resp; /* mx_client.h */
+struct mx_resp;     /* mx_client.h */
+struct mx_variants; /* mx_variants.h */
 
 /* One logged-in device of an account (or, for AS users, an account whose
  * device may be absent: device_id/access_token NULL). */
@@ -97,6 +98,19 @@ bool mx_device_present(const struct mx_user *u, const char *device_id);
 bool mx_list_holds(const struct mx_user *u, const char *device_id, const char **name);
 /* Whether the list holds device_id; the display name of it in *name if found. */
 bool mx_devices_contains(json_t *devices, const char *device_id, const char **name);
+
+/* The request variants of (method, path) for the spec version under test
+ * (mx_variants.h), with values (borrowed) for the fields the check fills
+ * and the fields in skip left out. Without a request schema: one variant,
+ * values itself. Owned by the test's arena. */
+const struct mx_variants *mx_request_variants(const char *method, const char *path,
+                                              const json_t *values,
+                                              const char *const *skip);
+
+/* Whether device_id is one this test made for u (login, registration, the
+ * application service's PUT): 1 yes, 0 no, -1 unknown because u is a --user
+ * account that may hold devices of its own. */
+int mx_made_device(const struct mx_user *u, const char *device_id);
 
 /* A unique string for this run and test ("mxdev" + run id + counter), for
  * localparts and device IDs. */

@@ -1416,3 +1416,14 @@ const json_t *mx_spec_response_schema(const char *method, const char *path, long
     }
     return schema;
 }
+
+const json_t *mx_spec_request_schema(const char *method, const char *path) {
+    const json_t *body;
+
+    pthread_once(&runtime_once, on_runtime_load);
+    if (!runtime_spec || !method || !path)
+        return NULL;
+    body = json_object_get(mx_spec_operation(runtime_spec, method, path), "requestBody");
+    return json_object_get(
+        json_object_get(json_object_get(body, "content"), "application/json"), "schema");
+}

@@ -140,4 +140,9 @@ char *mx_spec_example_path(const struct mx_spec *spec, const char *method,
  */
 const json_t *mx_spec_response_schema(const char *method, const char *path, long status);
 
+/* The same for the request body of (method, path): the schema of its
+ * requestBody's application/json content in the directory of
+ * $MXDEV_SPEC_DIR. Borrowed; NULL when unset or absent. */
+const json_t *mx_spec_request_schema(const char *method, const char *path);
+
 #endif

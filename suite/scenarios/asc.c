@@ -19,6 +19,7 @@
 #include "mx_client.h"
 #include "mx_crosscut.h"
 #include "mx_session.h"
+#include "mx_variants.h"
 
 TestSuite(asc, .init = mx_test_init, .fini = mx_test_fini);
 
@@ -147,20 +148,25 @@ Test(asc, ASC_UPDATE,
  * update existing devices"; an unknown ID is 404. */
 Test(asc, ASC_USER_CANNOT,
      .description = "A user's own token PUT on an unknown device ID "
-                    "gets 404 and creates nothing") {
-    const struct mx_user *alice;
-    const char *id = mx_unique("USERDEV");
-    const struct mx_resp *r;
-    json_t *body =
-        mx_arena_keep_json(json_pack("{s:s}", "display_name", "mxdev asc user"));
+                    "gets 404 and creates nothing (every valid request shape)") {
+    const struct mx_user *alice = mx_user_new();
+    const struct mx_variants *vs = mx_request_variants(
+        "PUT", mx_path(MX_V3 "/devices/%s", mx_unique("USERDEV")),
+        mx_arena_keep_json(json_pack("{s:s}", "display_name", "mxdev asc user")), NULL);
 
-    alice = mx_user_new();
-    r = MX_SEND(.method = "PUT", .path = mx_path(MX_V3 "/devices/%s", id), .as = alice,
-                .body = body);
-    mx_assert_error(r, 404);
-    mx_expect_that(!mx_device_present(alice, id), NULL,
-                   "device %s exists after a user's PUT on an unknown ID was refused",
-                   id);
+    for (size_t i = 0; i < vs->n; i++) {
+        const struct mx_variant *v = &vs->v[i];
+        if (!v->valid)
+            continue;
+        const char *id = mx_unique("USERDEV");
+        const struct mx_resp *r =
+            MX_SEND(.method = "PUT", .path = mx_path(MX_V3 "/devices/%s", id),
+                    .as = alice, .body = v->body);
+        mx_expect_that(r->status == 404, r, "variant %s: expected 404", v->label);
+        mx_expect_that(!mx_device_present(alice, id), NULL,
+                       "variant %s: device %s exists after a user's PUT on an unknown ID",
+                       v->label, id);
+    }
 }
 
 /* spec: v1.17 application-service-api #identity-assertion: the application

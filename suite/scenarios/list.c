@@ -106,6 +106,12 @@ Test(list, LIST_ISOLATED,
     size_t i;
     json_t *entry;
     json_array_foreach(devices, i, entry) {
+        const char *id = json_string_value(json_object_get(entry, "device_id"));
+        /* A fresh user's list holds exactly what this test made for it: any
+         * other device, of whoever, is one the user does not have. */
+        mx_expect_that(!id || mx_made_device(u, id) != 0, r,
+                       "%s's list holds device %s, which is not one of its devices",
+                       u->user_id, id ? id : "?");
         const char *name = json_string_value(json_object_get(entry, "display_name"));
         mx_expect_that(!name || strcmp(name, "mxdev other user") != 0, r,
                        "devices[%zu] carries the display name of %s's device", i,

@@ -21,6 +21,7 @@
 #include "mx_assert.h"
 #include "mx_client.h"
 #include "mx_session.h"
+#include "mx_variants.h"
 
 TestSuite(uia, .init = mx_test_init, .fini = mx_test_fini);
 
@@ -132,15 +133,33 @@ static void fresh_pair(const struct mx_user **owner, const struct mx_user **vict
  * endpoint without "auth" gets 401 with the flows (each a list of stage
  * types), optional params and an optional session string. */
 UIA_TEST(UIA_CHALLENGE, "A deletion without auth gets 401 with a well-formed UIA "
-                        "challenge (flows of stages, params object, session string)") {
+                        "challenge (flows of stages, params object, session string), "
+                        "for every valid request shape") {
     const struct mx_user *alice;
     const struct mx_user *victim;
-    const struct mx_resp *r;
+    const struct mx_variants *vs;
+    const char *path;
+    const char *method = ep == EP_DELETE_DEVICE ? "DELETE" : "POST";
+    static const char *const no_auth[] = {"auth", NULL};
 
     fresh_pair(&alice, &victim);
-    r = send_delete(ep, alice, victim->device_id, NULL);
-    mx_assert_status(r, 401);
-    mx_expect_uia_challenge(r);
+    path = ep == EP_DELETE_DEVICE ? mx_path(MX_V3 "/devices/%s", victim->device_id)
+                                  : mx_path(MX_V3 "/delete_devices");
+    vs = mx_request_variants(
+        method, path,
+        mx_arena_keep_json(json_pack("{s:[s]}", "devices", victim->device_id)), no_auth);
+    for (size_t i = 0; i < vs->n; i++) {
+        const struct mx_variant *v = &vs->v[i];
+        if (!v->valid)
+            continue;
+        const struct mx_resp *r =
+            MX_SEND(.method = method, .path = path, .as = alice, .body = v->body);
+        mx_expect_that(r->status == 401, r, "variant %s: expected the UIA 401", v->label);
+        struct mx_error err = {{0}};
+        if (r->status == 401)
+            mx_expect_that(mx_match_uia_challenge(r, &err) == 0, r, "variant %s: %s",
+                           v->label, err.text);
+    }
 }
 
 /* spec: v1.17 #user-interactive-authentication-api: the 401 asks for more
