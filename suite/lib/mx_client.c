@@ -534,6 +534,19 @@ const char *mx_path(const char *fmt, ...) {
     return mx_arena_keep(out.data);
 }
 
+const char *mx_path_decode(const char *seg, size_t n) {
+    int len = 0;
+    char *raw = curl_easy_unescape(get_handle(), seg, (int)n, &len);
+    char *out;
+
+    if (!raw)
+        return NULL;
+    /* A NUL inside names no device the suite knows. */
+    out = memchr(raw, '\0', (size_t)len) ? NULL : strndup(raw, (size_t)len);
+    curl_free(raw);
+    return out ? mx_arena_keep(out) : NULL;
+}
+
 const char *mx_header(const struct mx_resp *r, const char *name) {
     if (!r || !r->headers || !name)
         return NULL;

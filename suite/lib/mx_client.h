@@ -64,6 +64,9 @@ const struct mx_resp *mx_send(const struct mx_req *req);
 /* printf-like path builder: every %s argument is percent-encoded as one
  * path segment (or query value). Only %s is supported. */
 const char *mx_path(const char *fmt, ...);
+/* The inverse for one segment: the first n bytes of seg percent-decoded.
+ * Arena-owned; NULL when it does not decode. */
+const char *mx_path_decode(const char *seg, size_t n);
 
 /* Case-insensitive header lookup; borrowed, NULL when absent. */
 const char *mx_header(const struct mx_resp *r, const char *name);

@@ -11,6 +11,7 @@
 #include "mx_assert.h"
 #include "mx_catalog.h"
 #include "mx_match.h"
+#include "mx_model.h"
 #include "mx_record.h"
 
 bool mx_running_check_is(const char *id) {
@@ -85,6 +86,8 @@ void mx_crosscut_on_response(const struct mx_req *req, const struct mx_resp *r) 
     struct mx_error err = {{0}};
     const char *code;
 
+    /* What a correct server now holds, whatever else this answer shows. */
+    mx_model_on_response(req, r);
     /* Only the client-server API's JSON endpoints, and only real answers. */
     if (r->status == 0 || !req->path || strncmp(req->path, "/_matrix/client/", 16) != 0)
         return;

@@ -19,6 +19,7 @@
 #include "mx_client.h"
 #include "mx_crosscut.h"
 #include "mx_env.h"
+#include "mx_model.h"
 #include "mx_record.h"
 #include "mx_redact.h"
 #include "mx_schema.h"
@@ -187,6 +188,7 @@ void mx_test_init(void) {
 
     mx_client_set_recording(true);
     mx_client_set_response_hook(mx_crosscut_on_response);
+    mx_model_reset();
     mx_client_reset_retry_budget();
     redact_preconfigured();
     if (!criterion_current_test)
@@ -244,6 +246,8 @@ void mx_test_fini(void) {
 
     /* Clean-up is best effort and stays out of the test's transcript. */
     mx_client_set_recording(false);
+    /* First, what the server shows against what the check did to it. */
+    mx_model_check();
     for (size_t i = 0; i < n_tracked; i++) {
         struct tracked *t = &tracked[i];
         if (json_array_size(t->devices) == 0)
@@ -529,6 +533,7 @@ static const struct mx_user *preconfigured_user(const char *why_register) {
     struct tracked *t = track_user(u->user_id, u->password, false);
     if (t)
         t->preexisting = true;
+    mx_model_mark_preexisting(u->user_id);
     return u;
 }
 
