@@ -4,13 +4,14 @@
 #include <ctype.h>
 #include <errno.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "mx_redact.h"
 
 static const char *const verdict_names[MX_VERDICT_COUNT] = {
-    "pass", "fail", "warn", "skip", "info", "xfail", "xpass"};
+    "pass", "fail", "warn", "skip", "info", "xfail", "xpass", "blocked", "not_run"};
 
 const char *mx_verdict_name(enum mx_verdict v) {
     return (unsigned)v < MX_VERDICT_COUNT ? verdict_names[v] : "?";
@@ -37,6 +38,10 @@ enum mx_verdict mx_verdict_for(enum mx_level level, enum mx_outcome outcome,
             /* An INFO check asserts only on its own preconditions, so its
              * failure is the suite's bug and fails the run. */
             return level == MX_SHOULD ? MX_VERDICT_WARN : MX_VERDICT_FAIL;
+        case MX_OUTCOME_BLOCKED:
+            return MX_VERDICT_BLOCKED;
+        case MX_OUTCOME_NOT_RUN:
+            return MX_VERDICT_NOT_RUN;
         case MX_OUTCOME_PASSED:
             if (expected_to_fail)
                 return MX_VERDICT_XPASS;
@@ -50,14 +55,26 @@ bool mx_verdict_is_failure(enum mx_verdict v, bool strict) {
            (strict && (v == MX_VERDICT_WARN || v == MX_VERDICT_XPASS));
 }
 
+bool mx_verdict_is_judged(enum mx_verdict v) {
+    return v == MX_VERDICT_PASS || v == MX_VERDICT_FAIL || v == MX_VERDICT_WARN ||
+           v == MX_VERDICT_INFO || v == MX_VERDICT_XFAIL || v == MX_VERDICT_XPASS;
+}
+
 int mx_exit_status_for(const size_t totals[MX_VERDICT_COUNT], bool strict) {
-    for (int v = 0; v < MX_VERDICT_COUNT; v++)
+    size_t judged = 0;
+
+    for (int v = 0; v < MX_VERDICT_COUNT; v++) {
         if (totals[v] > 0 && mx_verdict_is_failure((enum mx_verdict)v, strict))
             return 1;
-    /* Every judging check skipped: nothing was shown to conform. */
-    size_t judged = totals[MX_VERDICT_PASS] + totals[MX_VERDICT_WARN] +
-                    totals[MX_VERDICT_XFAIL] + totals[MX_VERDICT_XPASS];
-    if (judged == 0 && totals[MX_VERDICT_SKIP] > 0)
+        if (mx_verdict_is_judged((enum mx_verdict)v))
+            judged += totals[v];
+    }
+    /* Nothing judged (all skipped, not run, or a filter that matched
+     * nothing): no verdict at all, never "conformant". */
+    if (judged == 0)
+        return MX_EXIT_NO_CHECK_JUDGED;
+    /* A check the run did not get to leaves its rule unjudged. */
+    if (totals[MX_VERDICT_NOT_RUN] > 0)
         return 1;
     return 0;
 }
@@ -148,6 +165,27 @@ char *mx_text_safe(const char *text) {
     clean = mx_text_clean(redacted);
     free(redacted);
     return clean;
+}
+
+char *mx_url_safe(const char *url) {
+    const char *u = url ? url : "";
+    const char *scheme = strstr(u, "://");
+    const char *host = scheme ? scheme + 3 : u;
+    size_t authority = strcspn(host, "/?#");
+    const char *at = NULL;
+    char *joined, *out;
+
+    /* The last '@' of the authority ends the user information. */
+    for (const char *p = host; p < host + authority; p++)
+        if (*p == '@')
+            at = p;
+    if (!at)
+        return mx_text_safe(u);
+    if (asprintf(&joined, "%.*s<redacted>%s", (int)(host - u), u, at) < 0)
+        return NULL;
+    out = mx_text_safe(joined);
+    free(joined);
+    return out;
 }
 
 void mx_put_xml(FILE *f, const char *text) {
