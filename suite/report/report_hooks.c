@@ -9,11 +9,13 @@
  * --filter never get PRE_INIT and are left out of the reports. */
 #include <criterion/criterion.h>
 #include <criterion/hooks.h>
+#include <criterion/options.h>
 #include <criterion/stats.h>
 
 #include <errno.h>
 #include <dirent.h>
 #include <fcntl.h>
+#include <fnmatch.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdint.h>
@@ -59,7 +61,8 @@ static struct {
     struct seen_test *seen;
     size_t n_seen;
     int exit_status;
-    long deadline_at; /* --deadline as a time(), or 0 */
+    long deadline_at;                    /* --deadline as a time(), or 0 */
+    struct criterion_test_set *test_set; /* borrowed from PRE_ALL to POST_ALL */
 } state;
 
 /* SIGINT/SIGTERM (mx_report_catch_signals): the handler may only touch
@@ -568,6 +571,19 @@ static bool run_cut_short(void) {
     return aborted;
 }
 
+/* Whether the run's selection (criterion's --filter) includes test. */
+static bool selected(const struct criterion_test *test) {
+    char name[512];
+
+    if (test->data && test->data->disabled)
+        return false;
+    if (!criterion_options.pattern || !*criterion_options.pattern)
+        return true;
+    snprintf(name, sizeof(name), "%s/%s", test->category ? test->category : "",
+             test->name ? test->name : "");
+    return fnmatch(criterion_options.pattern, name, FNM_EXTMATCH) == 0;
+}
+
 static void finish_test(const struct criterion_test_stats *stats, enum finish_how how) {
     const struct criterion_test *test = stats->test;
     struct seen_test *seen = seen_find(test, how != FINISH_LEFTOVER);
@@ -590,9 +606,16 @@ static void finish_test(const struct criterion_test_stats *stats, enum finish_ho
 
     if (seen && seen->done)
         goto out;
-    /* Skipped and never started: filtered out, not part of this run. */
-    if (!seen && stats->test_status == CR_STATUS_SKIPPED)
-        goto out;
+    /* Never started: filtered out or disabled, so not part of this run;
+     * unless the run was cut short before it got to the test. */
+    if (!seen && (stats->test_status == CR_STATUS_SKIPPED || how == FINISH_LEFTOVER)) {
+        if (!run_cut_short() || !selected(test))
+            goto out;
+        not_run_reason = caught_signal
+                             ? "the run was interrupted before this check started"
+                             : "the run was cut short (deadline or abort) "
+                               "before this check started";
+    }
 
     mx_test_name_to_id(name, id, sizeof(id));
     snprintf(test_id, sizeof(test_id), "%s/%s", group, name);
@@ -625,7 +648,7 @@ static void finish_test(const struct criterion_test_stats *stats, enum finish_ho
 
     /* A check the run never got to (a not_run record; a deadline, abort or
      * signal that stopped it before it finished) is not run, not a crash. */
-    if (!not_run_reason && deadline_message(stats))
+    if (!not_run_reason && seen && deadline_message(stats))
         not_run_reason = "the run's --deadline passed before this check started";
     if (!not_run_reason && caught_signal && crashed)
         not_run_reason =
@@ -727,6 +750,7 @@ static void finish_test(const struct criterion_test_stats *stats, enum finish_ho
         goto out;
     }
     json_array_append_new(state.checks, check);
+    seen = seen_find(test, true);
     if (seen)
         seen->done = true;
     print_check(check, v);
@@ -962,6 +986,7 @@ static void release_state(void) {
     state.dir = state.target = state.expect_fail_file = NULL;
     state.seen = NULL;
     state.n_seen = 0;
+    state.test_set = NULL;
     state.versions = state.capabilities = state.checks = NULL;
     state.active = false;
 }
@@ -1027,6 +1052,20 @@ ReportHook(POST_ALL)(struct criterion_global_stats *global) {
     for (struct criterion_suite_stats *s = global->suites; s; s = s->next)
         for (struct criterion_test_stats *t = s->tests; t; t = t->next)
             finish_test(t, FINISH_LEFTOVER);
+    /* After a signal criterion ends the run without starting (or listing)
+     * the remaining tests: they are not run. */
+    if (state.test_set && run_cut_short()) {
+        struct criterion_ordered_set_node *sn, *tn;
+        for (sn = state.test_set->suites->first; sn; sn = sn->next) {
+            struct criterion_suite_set *suite = (void *)(sn + 1);
+            for (tn = suite->tests ? suite->tests->first : NULL; tn; tn = tn->next) {
+                struct criterion_test_stats none = {0};
+                none.test = (struct criterion_test *)(tn + 1);
+                none.test_status = CR_STATUS_SKIPPED;
+                finish_test(&none, FINISH_LEFTOVER);
+            }
+        }
+    }
     attribute_crosscuts();
 
     checks = sorted_checks();
@@ -1158,8 +1197,29 @@ static void *on_signal_thread(void *arg) {
     return NULL;
 }
 
-int mx_report_catch_signals(void) {
+static bool signals_wanted;
+
+/* Criterion sets its own SIGINT/SIGTERM handlers when the run starts (they
+ * end the runner at once, without reports): ours go back on top of them. */
+static int install_handlers(void) {
     struct sigaction sa;
+
+    memset(&sa, 0, sizeof(sa));
+    sa.sa_handler = on_stop_signal;
+    sigemptyset(&sa.sa_mask);
+    sa.sa_flags = SA_RESTART;
+    if (sigaction(SIGINT, &sa, NULL) < 0 || sigaction(SIGTERM, &sa, NULL) < 0)
+        return -1;
+    return 0;
+}
+
+ReportHook(PRE_ALL)(struct criterion_test_set *set) {
+    state.test_set = set;
+    if (state.active && signals_wanted)
+        install_handlers();
+}
+
+int mx_report_catch_signals(void) {
     pthread_t thread;
     sigset_t all, old;
 
@@ -1176,11 +1236,6 @@ int mx_report_catch_signals(void) {
     if (rc != 0)
         return -1;
     pthread_detach(thread);
-    memset(&sa, 0, sizeof(sa));
-    sa.sa_handler = on_stop_signal;
-    sigemptyset(&sa.sa_mask);
-    sa.sa_flags = SA_RESTART;
-    if (sigaction(SIGINT, &sa, NULL) < 0 || sigaction(SIGTERM, &sa, NULL) < 0)
-        return -1;
-    return 0;
+    signals_wanted = true;
+    return install_handlers();
 }

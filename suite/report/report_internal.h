@@ -68,11 +68,12 @@ bool mx_verdict_is_failure(enum mx_verdict v, bool strict);
  * and U+FFFE/U+FFFF, become U+FFFD; CR is dropped), so that it can go into
  * JSON, XML and HTML. NULL text gives "". NULL only on OOM. */
 char *mx_text_clean(const char *text);
-/* mx_text_clean after mx_redact: every text from a test goes through this. */
+/* mx_text_clean after mx_redact, with the user:password@ part of every URL
+ * in the text replaced by "<redacted>@": every text from a test goes through
+ * this. */
 char *mx_text_safe(const char *text);
-/* mx_text_safe for a URL, with any user:password@ part replaced by
- * "<redacted>@". New malloc'd string; NULL only on OOM. */
-char *mx_url_safe(const char *url);
+/* The same, named for the homeserver URL. */
+char *mx_url_safe(const char *text);
 /* Writes text escaped for XML/HTML character data and attribute values. The
  * text must be clean (mx_text_clean). */
 void mx_put_xml(FILE *f, const char *text);

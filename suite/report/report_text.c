@@ -156,36 +156,60 @@ char *mx_text_clean(const char *text) {
     return out;
 }
 
+/* text with the user information of every URL in it replaced by
+ * "<redacted>" (new malloc'd string, NULL on OOM). */
+static char *strip_userinfo(const char *text) {
+    const char *t = text ? text : "";
+    size_t urls = 0, o = 0;
+    char *out;
+
+    /* Each URL grows by at most "<redacted>". */
+    for (const char *p = strstr(t, "://"); p; p = strstr(p + 3, "://"))
+        urls++;
+    out = malloc(strlen(t) + 10 * urls + 1);
+    if (!out)
+        return NULL;
+    while (*t) {
+        const char *scheme = strstr(t, "://");
+        const char *host, *at = NULL;
+        size_t authority;
+
+        if (!scheme) {
+            strcpy(out + o, t);
+            o += strlen(t);
+            break;
+        }
+        host = scheme + 3;
+        authority = strcspn(host, "/?#\" '<>\n\t");
+        /* The last '@' of the authority ends the user information. */
+        for (const char *p = host; p < host + authority; p++)
+            if (*p == '@')
+                at = p;
+        memcpy(out + o, t, (size_t)(host - t));
+        o += (size_t)(host - t);
+        t = host;
+        if (at) {
+            memcpy(out + o, "<redacted>", 10);
+            o += 10;
+            t = at;
+        }
+    }
+    out[o] = '\0';
+    return out;
+}
+
 char *mx_text_safe(const char *text) {
     char *redacted = mx_redact(text ? text : "");
-    char *clean;
+    char *stripped = redacted ? strip_userinfo(redacted) : NULL;
+    char *clean = stripped ? mx_text_clean(stripped) : NULL;
 
-    if (!redacted)
-        return NULL;
-    clean = mx_text_clean(redacted);
     free(redacted);
+    free(stripped);
     return clean;
 }
 
-char *mx_url_safe(const char *url) {
-    const char *u = url ? url : "";
-    const char *scheme = strstr(u, "://");
-    const char *host = scheme ? scheme + 3 : u;
-    size_t authority = strcspn(host, "/?#");
-    const char *at = NULL;
-    char *joined, *out;
-
-    /* The last '@' of the authority ends the user information. */
-    for (const char *p = host; p < host + authority; p++)
-        if (*p == '@')
-            at = p;
-    if (!at)
-        return mx_text_safe(u);
-    if (asprintf(&joined, "%.*s<redacted>%s", (int)(host - u), u, at) < 0)
-        return NULL;
-    out = mx_text_safe(joined);
-    free(joined);
-    return out;
+char *mx_url_safe(const char *text) {
+    return mx_text_safe(text);
 }
 
 void mx_put_xml(FILE *f, const char *text) {

@@ -61,7 +61,8 @@ char *mx_verdict_phrase(const json_t *results, bool upper) {
     } else {
         fputs(v, f);
     }
-    if (json_is_true(json_object_get(results, "partial")) && strcmp(v, "not judged") != 0)
+    if (json_is_true(json_object_get(results, "partial")) &&
+        strcmp(v, "not judged") != 0 && strcmp(v, "no check judged") != 0)
         fprintf(f, " (partial: %lld of %lld requirements judged)", num(reqs, "judged"),
                 num(reqs, "applicable"));
     if (fclose(f) != 0) {

@@ -107,6 +107,9 @@ Test(report_format, url_credentials) {
         {"https://a@b@host", "https://<redacted>@host"},
         {"http://host/path@x", "http://host/path@x"},
         {"http://127.0.0.1:8008", "http://127.0.0.1:8008"},
+        {"cannot reach http://u:p@h:1: refused; see https://x:y@z/",
+         "cannot reach http://<redacted>@h:1: refused; see https://<redacted>@z/"},
+        {"no url here", "no url here"},
     };
     for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
         char *got = mx_url_safe(cases[i].in);
