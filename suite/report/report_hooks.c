@@ -761,8 +761,32 @@ out:
     json_decref(reason);
 }
 
-/* The test processes still running (children of this process) get sig: a
- * signal has stopped the run. */
+/* Whether child pid is a test process past criterion's start-up handshake
+ * (which stops the child twice and gives up the whole run when the child
+ * dies meanwhile): its command line is the worker's, it is not stopped, and
+ * it has removed its start-up shared memory. */
+static bool running_worker(long pid, char pstate) {
+    char path[64], cmd[32] = "";
+    FILE *f;
+    size_t n;
+
+    if (pstate == 'T' || pstate == 't')
+        return false;
+    snprintf(path, sizeof(path), "/proc/%ld/cmdline", pid);
+    f = fopen(path, "r");
+    if (!f)
+        return false;
+    n = fread(cmd, 1, sizeof(cmd) - 1, f);
+    fclose(f);
+    cmd[n] = '\0';
+    if (strcmp(cmd, "boxfort-worker") != 0)
+        return false;
+    snprintf(path, sizeof(path), "/dev/shm/bxfi_%ld", pid);
+    return access(path, F_OK) < 0 && errno == ENOENT;
+}
+
+/* The test processes running (children of this process) get sig: a signal
+ * has stopped the run. */
 static void stop_workers(int sig) {
     DIR *d = opendir("/proc");
     struct dirent *e;
@@ -771,7 +795,7 @@ static void stop_workers(int sig) {
     if (!d)
         return;
     for (e = readdir(d); e != NULL; e = readdir(d)) {
-        char path[300], buf[512];
+        char path[300], buf[512], pstate;
         char *close;
         long pid, ppid;
         FILE *f;
@@ -789,9 +813,9 @@ static void stop_workers(int sig) {
         /* "pid (comm) state ppid ...": comm may hold spaces and ')'. */
         close = strrchr(buf, ')');
         pid = strtol(buf, NULL, 10);
-        if (!close || sscanf(close + 1, " %*c %ld", &ppid) != 1)
+        if (!close || sscanf(close + 1, " %c %ld", &pstate, &ppid) != 2)
             continue;
-        if (ppid == (long)self && pid > 0)
+        if (ppid == (long)self && pid > 0 && running_worker(pid, pstate))
             kill((pid_t)pid, sig);
     }
     closedir(d);
