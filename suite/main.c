@@ -7,8 +7,9 @@
  * from criterion: SHOULD failures (outside --strict) and INFO checks do not
  * fail a run.
  *
- * Exit status: 0 conformant, 1 conformance failures, 2 usage or
- * configuration error, 3 homeserver unreachable or not speaking Matrix.
+ * Exit status: 0 conformant, 1 conformance failures or checks not run, 2
+ * usage or configuration error, 3 homeserver unreachable or not speaking
+ * Matrix, 4 no check judged, 130/143 interrupted (mx_report.h).
  */
 #include <criterion/criterion.h>
 #include <criterion/options.h>
@@ -164,8 +165,9 @@ static void usage(FILE *f) {
         "Everything after \"--\" (or from the first unknown option on) goes to\n"
         "criterion, e.g. -- --filter 'uia/*' -j4, or -- --list.\n"
         "\n"
-        "Exit status: 0 conformant, 1 conformance failures, 2 usage or configuration\n"
-        "error, 3 homeserver unreachable or not speaking the Matrix client-server API.\n",
+        "Exit status: 0 conformant, 1 conformance failures or checks not run, 2 usage\n"
+        "or configuration error, 3 homeserver unreachable or not speaking the Matrix\n"
+        "client-server API, 4 no check judged, 130/143 interrupted (SIGINT/SIGTERM).\n",
         f);
 }
 

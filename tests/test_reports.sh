@@ -254,9 +254,32 @@ if [ -x "$FAULT" ]; then
         fail "SIGTERM: the unfinished checks are not all not_run: $(json_get "$work/term/results.json" 'd["totals"]')"
     grep -q '^interrupted: interrupted by SIGTERM' "$work/term.log" ||
         fail "SIGTERM: the console does not say interrupted"
+
+    # --deadline: the checks it kept from starting are not run (exit 1),
+    # never crashes of the suite.
+    "$SUITE" --homeserver "$furl" --timeout 1 --deadline 3 --report-dir "$work/dl" \
+        >"$work/dl.log" 2>&1
+    status=$?
+    [ $status -eq 1 ] || { tail -5 "$work/dl.log"; fail "--deadline: exit $status, want 1"; }
+    python3 - "$work/dl/results.json" <<'PY' || fail "--deadline: checks not run misreported"
+import json, sys
+d = json.load(open(sys.argv[1]))
+crashed = [c["test"] for c in d["checks"] if any("crashed" in m for m in c["messages"])]
+if crashed:
+    sys.exit(f"reported as crashes: {crashed[:5]}")
+not_run = [c for c in d["checks"] if c["verdict"] == "not_run"]
+if not not_run or d["totals"]["not_run"] != len(not_run):
+    sys.exit(f"no check not run: {d['totals']}")
+if not all("deadline" in c["reason"] for c in not_run):
+    sys.exit("a not_run check does not name the deadline")
+if d["verdict"] != "not conformant":
+    sys.exit(f"verdict {d['verdict']}")
+print(f"--deadline: {len(not_run)} checks not run")
+PY
+    grep -Eq '^NOTRUN ' "$work/dl.log" || fail "--deadline: no NOTRUN console line"
     kill -TERM "${server_pids[-1]}"; wait "${server_pids[-1]}" 2>/dev/null
 else
-    echo "note: $FAULT not built: skipping the SIGTERM check"
+    echo "note: $FAULT not built: skipping the SIGTERM and --deadline checks"
 fi
 
 # 2. A deviation: the failure shows in every file.
