@@ -252,7 +252,7 @@ if [ -x "$FAULT" ]; then
     [ "$(json_get "$work/term/results.json" \
         'd["totals"]["not_run"] > 0 and len(d["checks"]) > 40 and d["totals"]["fail"] == 0')" = True ] ||
         fail "SIGTERM: the unfinished checks are not all not_run: $(json_get "$work/term/results.json" 'd["totals"]')"
-    grep -q '^interrupted: interrupted by SIGTERM' "$work/term.log" ||
+    grep -q '^interrupted: stopped by SIGTERM' "$work/term.log" ||
         fail "SIGTERM: the console does not say interrupted"
 
     # --deadline: the checks it kept from starting are not run (exit 1),

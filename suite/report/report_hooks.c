@@ -71,6 +71,7 @@ static volatile sig_atomic_t caught_signal;
 static char abort_file[4096];
 static char abort_doc[160];
 static int wake_pipe[2] = {-1, -1};
+static bool signals_wanted; /* mx_report_catch_signals() was called */
 
 /* Removes the regular files in dir (the previous run's side channel). */
 static int clear_dir(const char *dir) {
@@ -1108,7 +1109,7 @@ ReportHook(POST_ALL)(struct criterion_global_stats *global) {
         state.exit_status = 128 + (int)caught_signal;
         verdict = "interrupted";
         snprintf(reason_buf, sizeof(reason_buf),
-                 "interrupted by %s: checks that did not finish are not_run",
+                 "stopped by %s; checks that did not finish are not_run",
                  caught_signal == SIGINT ? "SIGINT" : "SIGTERM");
         reason = reason_buf;
     } else if (abort_json) {
@@ -1179,6 +1180,14 @@ ReportHook(POST_ALL)(struct criterion_global_stats *global) {
     json_decref(abort_json);
     state.finished = true;
     release_state();
+    /* The run is over: signals end the process as usual again, and the
+     * watching thread ends. */
+    if (signals_wanted) {
+        signal(SIGINT, SIG_DFL);
+        signal(SIGTERM, SIG_DFL);
+        close(wake_pipe[1]);
+        signals_wanted = false;
+    }
 }
 
 /* ---- signals ---- */
@@ -1214,14 +1223,18 @@ static void on_stop_signal(int sig) {
 static void *on_signal_thread(void *arg) {
     char byte;
 
+    ssize_t n;
+
     (void)arg;
-    while (read(wake_pipe[0], &byte, 1) < 0 && errno == EINTR)
-        ;
-    stop_workers(SIGKILL);
+    do {
+        n = read(wake_pipe[0], &byte, 1);
+    } while (n < 0 && errno == EINTR);
+    /* End of file: the run ended without a signal. */
+    if (n == 1 && caught_signal)
+        stop_workers(SIGKILL);
+    close(wake_pipe[0]);
     return NULL;
 }
-
-static bool signals_wanted;
 
 /* Criterion sets its own SIGINT/SIGTERM handlers when the run starts (they
  * end the runner at once, without reports): ours go back on top of them. */

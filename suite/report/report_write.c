@@ -302,7 +302,7 @@ static void put_junit_run_error(FILE *f, const json_t *results) {
         fputs(": ", f);
         mx_put_xml(f, str(results, "reason"));
     }
-    fprintf(f, "\" type=\"%s\">the run could not judge the server (exit %lld)",
+    fprintf(f, "\" type=\"%s\">the run gave no verdict on the server (exit %lld)",
             strcmp(str(results, "verdict"), "not judged") == 0 ? "not judged"
                                                                : str(results, "verdict"),
             num(results, "exit_status"));
