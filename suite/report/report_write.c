@@ -72,6 +72,27 @@ char *mx_verdict_phrase(const json_t *results, bool upper) {
     return buf;
 }
 
+/* "2 checks, by LIST-SELF (1), UIA-CHALLENGE (1)" through put, or nothing
+ * when no check was blocked. Returns whether it wrote. */
+static bool put_blocked(FILE *f, const json_t *results,
+                        void (*put)(FILE *, const char *)) {
+    const json_t *blocked = json_object_get(results, "blocked");
+    const char *id;
+    json_t *count;
+    long long n = num(json_object_get(results, "totals"), "blocked");
+    size_t i = 0;
+
+    if (json_object_size(blocked) == 0)
+        return false;
+    fprintf(f, "%lld check%s, by", n, n == 1 ? "" : "s");
+    json_object_foreach((json_t *)blocked, id, count) {
+        fputs(i++ ? ", " : " ", f);
+        put(f, id);
+        fprintf(f, " (%lld)", (long long)json_integer_value(count));
+    }
+    return true;
+}
+
 /* The test name without its group: "uia/X" -> "X". */
 static const char *test_name(const json_t *check) {
     const char *t = str(check, "test");
@@ -655,6 +676,13 @@ int mx_report_write_summary(const json_t *results, FILE *f) {
                 num(json_object_get(results, "requirements"), "judged"),
                 num(json_object_get(results, "requirements"), "applicable"),
                 str(results, "spec_version"));
+    if (json_object_size(json_object_get(results, "blocked")) > 0) {
+        fputs("\n**Blocked:** ", f);
+        put_blocked(f, results, mx_put_md);
+        fputs(": each could not reach its own question because that requirement broke "
+              "(it is charged there).\n",
+              f);
+    }
     if (tls_off(results))
         fprintf(f, "\n**Note:** %s.\n", tls_note);
 
@@ -1048,6 +1076,11 @@ int mx_report_write_html(const json_t *results, FILE *f) {
                 num(json_object_get(results, "requirements"), "judged"),
                 num(json_object_get(results, "requirements"), "applicable"),
                 str(results, "spec_version"));
+    if (json_object_size(json_object_get(results, "blocked")) > 0) {
+        fputs("<p id=\"blocked\"><b>Blocked:</b> ", f);
+        put_blocked(f, results, mx_put_xml);
+        fputs(".</p>\n", f);
+    }
     if (tls_off(results)) {
         fputs("<p id=\"tls\"><b>Note:</b> ", f);
         mx_put_xml(f, tls_note);

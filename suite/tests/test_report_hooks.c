@@ -257,6 +257,15 @@ static void check_new_verdicts(const char *dir) {
     expect_that(strstr(console, "\nblocked: 1 check, by LIST-SELF (1)\n") != NULL,
                 "the closing lines do not say what blocked");
     expect_that(strstr(console, "hunter3") == NULL, "the URL's password on the console");
+    {
+        char *summary = slurp(dir, "summary.md"), *html = slurp(dir, "report.html");
+        expect_that(summary && strstr(summary, "**Blocked:** 1 check, by LIST-SELF (1)"),
+                    "summary.md does not say what blocked");
+        expect_that(html && strstr(html, "<b>Blocked:</b> 1 check, by LIST-SELF (1)"),
+                    "report.html does not say what blocked");
+        free(summary);
+        free(html);
+    }
 out:
     json_decref(results);
     free(console);
