@@ -7,8 +7,9 @@
  * from criterion: SHOULD failures (outside --strict) and INFO checks do not
  * fail a run.
  *
- * Exit status: 0 conformant, 1 conformance failures, 2 usage or
- * configuration error, 3 homeserver unreachable or not speaking Matrix.
+ * Exit status: 0 conformant, 1 conformance failures or checks not run, 2
+ * usage or configuration error, 3 homeserver unreachable or not speaking
+ * Matrix, 4 no check judged, 130/143 interrupted (mx_report.h).
  */
 #include <criterion/criterion.h>
 #include <criterion/options.h>
@@ -164,21 +165,28 @@ static void usage(FILE *f) {
         "Everything after \"--\" (or from the first unknown option on) goes to\n"
         "criterion, e.g. -- --filter 'uia/*' -j4, or -- --list.\n"
         "\n"
-        "Exit status: 0 conformant, 1 conformance failures, 2 usage or configuration\n"
-        "error, 3 homeserver unreachable or not speaking the Matrix client-server API.\n",
+        "Exit status: 0 conformant, 1 conformance failures or checks not run, 2 usage\n"
+        "or configuration error, 3 homeserver unreachable or not speaking the Matrix\n"
+        "client-server API, 4 no check judged, 130/143 interrupted (SIGINT/SIGTERM).\n",
         f);
 }
+
+/* Once the report directory is known, a run that ends without judging
+ * writes reports that say why (no earlier run's reports survive it). */
+static struct mx_report_config unjudged;
 
 static void config_error(const char *fmt, ...)
     __attribute__((format(printf, 1, 2), noreturn));
 
 static void config_error(const char *fmt, ...) {
     va_list ap;
-    fputs("error: ", stderr);
+    char why[1024];
     va_start(ap, fmt);
-    vfprintf(stderr, fmt, ap);
+    vsnprintf(why, sizeof(why), fmt, ap);
     va_end(ap);
-    fputs(" (see --help)\n", stderr);
+    fprintf(stderr, "error: %s (see --help)\n", why);
+    if (unjudged.dir)
+        mx_report_write_unjudged(&unjudged, EXIT_CONFIG, why);
     exit(EXIT_CONFIG);
 }
 
@@ -499,19 +507,24 @@ static void probe_server(const struct options *o, struct appservice *as,
                          struct probe *pr) {
     const struct mx_resp *r =
         MX_SEND(.method = "GET", .path = "/_matrix/client/versions", .no_retry = false);
+    char why[1024];
     if (r->status == 0) {
-        fprintf(stderr, "error: cannot reach %s: %s\n", o->homeserver,
-                r->transport_error);
+        snprintf(why, sizeof(why), "cannot reach %s: %s", o->homeserver,
+                 r->transport_error);
+        fprintf(stderr, "error: %s\n", why);
+        mx_report_write_unjudged(&unjudged, EXIT_UNREACHABLE, why);
         exit(EXIT_UNREACHABLE);
     }
     json_t *versions = json_object_get(r->json, "versions");
     if (r->status != 200 || !json_is_object(r->json) || !json_is_array(versions)) {
-        fprintf(stderr,
-                "error: %s does not speak the Matrix client-server API: GET "
-                "/_matrix/client/versions answered %ld (%s)%s\n",
-                o->homeserver, r->status,
-                r->content_type ? r->content_type : "no Content-Type",
-                r->json ? ", without a \"versions\" array" : ", not JSON");
+        snprintf(why, sizeof(why),
+                 "%s does not speak the Matrix client-server API: GET "
+                 "/_matrix/client/versions answered %ld (%s)%s",
+                 o->homeserver, r->status,
+                 r->content_type ? r->content_type : "no Content-Type",
+                 r->json ? ", without a \"versions\" array" : ", not JSON");
+        fprintf(stderr, "error: %s\n", why);
+        mx_report_write_unjudged(&unjudged, EXIT_UNREACHABLE, why);
         exit(EXIT_UNREACHABLE);
     }
     pr->versions = json_deep_copy(r->json);
@@ -832,6 +845,8 @@ int main(int argc, char **argv) {
         crit_argv[1 + i - rest] = argv[i];
 
     parse_options(ours, argv, &o);
+    unjudged = (struct mx_report_config){
+        .dir = o.report_dir, .spec_version = o.spec_version, .strict = o.strict};
 
     if (criterion_info_only(crit_argc, crit_argv)) {
         int rc = run_criterion(crit_argc, crit_argv);
@@ -852,6 +867,7 @@ int main(int argc, char **argv) {
     while (hl > 0 && hs[hl - 1] == '/')
         hs[--hl] = '\0';
     o.homeserver = hs;
+    unjudged.target = hs;
     if (!o.registration_token && getenv("MXDEV_REGISTRATION_TOKEN") &&
         getenv("MXDEV_REGISTRATION_TOKEN")[0])
         o.registration_token = strdup(getenv("MXDEV_REGISTRATION_TOKEN"));
@@ -905,6 +921,8 @@ int main(int argc, char **argv) {
     char err[512];
     if (mx_report_init(&cfg, err, sizeof(err)) < 0)
         config_error("%s", err);
+    if (mx_report_catch_signals() < 0)
+        config_error("cannot set up the SIGINT/SIGTERM handlers: %s", strerror(errno));
 
     arm_deadline(&o);
     int status;

@@ -10,18 +10,36 @@
 
 struct mx_report_config {
     const char *dir;    /* created when missing */
-    const char *target; /* homeserver URL */
+    const char *target; /* homeserver URL (any user:password@ is redacted) */
     int spec_version;
     bool strict;
     const char *expect_fail_file; /* NULL: none */
     json_t *versions;             /* borrowed: the server's /versions answer */
-    json_t *capabilities;         /* borrowed: what the probe found */
+    /* borrowed: what the probe found; "tls_verification": "off" makes every
+     * report say that certificates were not verified. */
+    json_t *capabilities;
 };
 
 /* Before criterion runs. Returns 0, or -1 with the reason in err. */
 int mx_report_init(const struct mx_report_config *cfg, char *err, size_t err_len);
-/* After criterion ran: 0 when every applicable MUST check (and under strict
- * every SHOULD check, and no xpass) passed, else 1. */
+/* After mx_report_init, before criterion runs: SIGINT and SIGTERM stop the
+ * running tests, the rest are not run, the reports are written marked
+ * interrupted and mx_report_exit_status() gives 130 or 143. A second signal
+ * ends the process at once. Returns 0, or -1 when the handlers could not be
+ * set up. */
+int mx_report_catch_signals(void);
+/* After criterion ran: 0 conformant; 1 a failure (under strict also a
+ * warn or xpass) or a check not run; 4 no check judged; an abort's own exit
+ * status (mx_record_abort_run); 130/143 after SIGINT/SIGTERM. */
 int mx_report_exit_status(void);
+
+/* For a run that ends before judging anything (exit 2: configuration, exit
+ * 3: unreachable server): writes all five reports saying that the run could
+ * not judge the server and why, so that no earlier run's reports survive.
+ * cfg->dir is created when missing; versions, capabilities and
+ * expect_fail_file may be NULL/unset. Returns 0, or -1 (with a warning on
+ * stderr) when the reports could not be written. */
+int mx_report_write_unjudged(const struct mx_report_config *cfg, int exit_status,
+                             const char *reason);
 
 #endif

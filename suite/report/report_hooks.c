@@ -9,10 +9,15 @@
  * --filter never get PRE_INIT and are left out of the reports. */
 #include <criterion/criterion.h>
 #include <criterion/hooks.h>
+#include <criterion/options.h>
 #include <criterion/stats.h>
 
 #include <errno.h>
 #include <dirent.h>
+#include <fcntl.h>
+#include <fnmatch.h>
+#include <pthread.h>
+#include <signal.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -50,12 +55,23 @@ static struct {
     char started[32];
     struct timespec t0;
     bool color;
-    json_t *checks;      /* array of check objects, in finishing order */
-    json_t *schema_seen; /* {"test","text"} of every schema violation recorded */
+    json_t *checks;        /* array of check objects, in finishing order */
+    json_t *crosscut_seen; /* {"id","test","text"} of every cross-cutting
+                              observation and every block recorded */
     struct seen_test *seen;
     size_t n_seen;
     int exit_status;
+    long deadline_at;                    /* --deadline as a time(), or 0 */
+    struct criterion_test_set *test_set; /* borrowed from PRE_ALL to POST_ALL */
 } state;
+
+/* SIGINT/SIGTERM (mx_report_catch_signals): the handler may only touch
+ * these. abort_doc/abort_file are prepared before criterion runs. */
+static volatile sig_atomic_t caught_signal;
+static char abort_file[4096];
+static char abort_doc[160];
+static int wake_pipe[2] = {-1, -1};
+static bool signals_wanted; /* mx_report_catch_signals() was called */
 
 /* Removes the regular files in dir (the previous run's side channel). */
 static int clear_dir(const char *dir) {
@@ -123,14 +139,16 @@ int mx_report_init(const struct mx_report_config *cfg, char *err, size_t err_len
 
     load_spec_notes();
     state.dir = strdup(cfg->dir);
-    state.target = strdup(cfg->target ? cfg->target : "");
+    state.target = mx_url_safe(cfg->target ? cfg->target : "");
     state.expect_fail_file = cfg->expect_fail_file ? strdup(cfg->expect_fail_file) : NULL;
     state.spec_version = cfg->spec_version;
     state.strict = cfg->strict;
     state.versions = cfg->versions ? json_deep_copy(cfg->versions) : NULL;
     state.capabilities = cfg->capabilities ? json_deep_copy(cfg->capabilities) : NULL;
     state.checks = json_array();
-    state.schema_seen = json_array();
+    state.crosscut_seen = json_array();
+    state.deadline_at = mx_env()->deadline_at;
+    snprintf(abort_file, sizeof(abort_file), "%s/.tests/abort.json", cfg->dir);
     if (!state.dir || !state.target || !state.checks) {
         snprintf(err, err_len, "out of memory");
         return -1;
@@ -143,8 +161,63 @@ int mx_report_init(const struct mx_report_config *cfg, char *err, size_t err_len
     return 0;
 }
 
+int mx_report_write_unjudged(const struct mx_report_config *cfg, int exit_status,
+                             const char *reason) {
+    time_t now = time(NULL);
+    struct tm tm;
+    char started[32], err[512], path[4096];
+    const char *version = mx_version_name(cfg->spec_version);
+    const char *tls =
+        json_string_value(json_object_get(cfg->capabilities, "tls_verification"));
+    char *target = mx_url_safe(cfg->target ? cfg->target : "");
+    char *why = mx_text_safe(reason ? reason : "unknown");
+    json_t *totals = json_object(), *results;
+    int rc = -1;
+
+    gmtime_r(&now, &tm);
+    strftime(started, sizeof(started), "%Y-%m-%dT%H:%M:%SZ", &tm);
+    for (int v = 0; v < MX_VERDICT_COUNT; v++)
+        json_object_set_new(totals, mx_verdict_name((enum mx_verdict)v), json_integer(0));
+    results = json_pack(
+        "{s:s, s:s, s:s?, s:b, s:s, s:i, s:O?, s:O?, s:o, s:i, s:[], s:n, s:s, s:s, "
+        "s:{s:i, s:i}, s:b, s:{}, s:s}",
+        "tool", "device-conformance", "target", target ? target : "", "spec_version",
+        strcmp(version, "?") == 0 ? NULL : version, "strict", cfg->strict, "started",
+        started, "duration_ms", 0, "server_versions", cfg->versions, "capabilities",
+        cfg->capabilities, "totals", totals, "exit_status", exit_status, "checks",
+        "spec_dir", "verdict", "not judged", "reason", why ? why : "", "requirements",
+        "judged", 0, "applicable", 0, "partial", false, "blocked", "tls_verification",
+        tls && strcmp(tls, "off") == 0 ? "off" : "on");
+    if (results && !json_is_object(json_object_get(results, "server_versions")))
+        json_object_set_new(results, "server_versions", json_object());
+    if (results && !json_is_object(json_object_get(results, "capabilities")))
+        json_object_set_new(results, "capabilities", json_object());
+    if (!results) {
+        snprintf(err, sizeof(err), "out of memory");
+        goto out;
+    }
+    if (!cfg->dir || mx_mkdir_p(cfg->dir) < 0) {
+        snprintf(err, sizeof(err), "report directory %s: %s",
+                 cfg->dir ? cfg->dir : "(none)", strerror(errno));
+        goto out;
+    }
+    /* The side channel of an earlier run is no part of this one. */
+    snprintf(path, sizeof(path), "%s/.tests", cfg->dir);
+    clear_dir(path);
+    rc = mx_report_write_files(results, cfg->dir, err, sizeof(err));
+out:
+    if (rc < 0)
+        fprintf(stderr, "warning: reports: %s\n", err);
+    json_decref(results);
+    free(target);
+    free(why);
+    return rc;
+}
+
 int mx_report_exit_status(void) {
-    return state.finished ? state.exit_status : 0;
+    if (!state.finished)
+        return caught_signal ? 128 + (int)caught_signal : 0;
+    return state.exit_status;
 }
 
 static struct seen_test *seen_find(const struct criterion_test *test, bool create) {
@@ -236,11 +309,17 @@ static void append_assert_messages(json_t *messages,
     free(list);
 }
 
+/* Console words: six columns at most. */
 static const char *const verdict_words[MX_VERDICT_COUNT] = {
-    "PASS", "FAIL", "WARN", "SKIP", "INFO", "XFAIL", "XPASS"};
+    "PASS", "FAIL", "WARN", "SKIP", "INFO", "XFAIL", "XPASS", "BLOCKD", "NOTRUN"};
 static const char *const verdict_colors[MX_VERDICT_COUNT] = {
-    "\033[32m", "\033[1;31m", "\033[33m",  "\033[2m",
-    "\033[36m", "\033[35m",   "\033[1;33m"};
+    "\033[32m", "\033[1;31m", "\033[33m", "\033[2m",   "\033[36m",
+    "\033[35m", "\033[1;33m", "\033[34m", "\033[2;31m"};
+
+static const char *member_text(const json_t *obj, const char *key) {
+    const char *v = json_string_value(json_object_get(obj, key));
+    return v ? v : "";
+}
 
 static void print_indented(const char *text) {
     fputs("       ", stdout);
@@ -299,10 +378,67 @@ static void print_spec_notes(const json_t *notes) {
     free(buf);
 }
 
+/* The request that showed a failure, "GET /path -> 403 M_FORBIDDEN", from the
+ * harness's "request:"/"response:" lines of a message, else from the last
+ * exchange of the transcript. Writes "" when neither is there. */
+static void request_of(const json_t *check, char *buf, size_t len) {
+    const char *msg =
+        json_string_value(json_array_get(json_object_get(check, "messages"), 0));
+    const char *req = msg ? strstr(msg, "\n  request:  ") : NULL;
+    const json_t *transcript = json_object_get(check, "transcript");
+    const json_t *ex, *resp;
+    const char *code = NULL;
+    json_t *body;
+
+    buf[0] = '\0';
+    if (req) {
+        /* "  request:  METHOD PATH [BODY]" then "  response: 403, ..." */
+        const char *start = req + strlen("\n  request:  ");
+        const char *sp = strchr(start, ' ');
+        const char *end = sp ? sp + strcspn(sp + 1, " \n") + 1 : NULL;
+        const char *resp_line = strstr(start, "\n  response: ");
+        const char *no_resp = strstr(start, "\n  no response: ");
+        if (end && resp_line)
+            snprintf(buf, len, "%.*s -> %ld", (int)(end - start), start,
+                     strtol(resp_line + strlen("\n  response: "), NULL, 10));
+        else if (end && no_resp)
+            snprintf(buf, len, "%.*s -> no response", (int)(end - start), start);
+        if (buf[0])
+            return;
+    }
+    ex = json_array_get(transcript, json_array_size(transcript) - 1);
+    if (!ex)
+        return;
+    resp = json_object_get(ex, "response");
+    body = json_loads(member_text(resp, "body"), 0, NULL);
+    code = json_string_value(json_object_get(body, "errcode"));
+    if (json_integer_value(json_object_get(resp, "status")) == 0)
+        snprintf(buf, len, "%s %s -> no response: %s",
+                 member_text(json_object_get(ex, "request"), "method"),
+                 member_text(json_object_get(ex, "request"), "path"),
+                 member_text(resp, "transport_error"));
+    else
+        snprintf(buf, len, "%s %s -> %lld%s%s",
+                 member_text(json_object_get(ex, "request"), "method"),
+                 member_text(json_object_get(ex, "request"), "path"),
+                 (long long)json_integer_value(json_object_get(resp, "status")),
+                 code ? " " : "", code ? code : "");
+    json_decref(body);
+}
+
+/* Whether the first line of text, as the console prints it, names a request
+ * and what it got ("... -> 403 ..."). */
+static bool shows_request(const char *text) {
+    size_t n = strcspn(text ? text : "", "\n");
+    const char *arrow = text ? strstr(text, " -> ") : NULL;
+    return arrow && (size_t)(arrow - text) < n && (size_t)(arrow - text) < 190;
+}
+
 static void print_check(const json_t *check, enum mx_verdict v) {
-    const json_t *list;
+    const json_t *list = json_object_get(check, "messages");
     size_t i;
     json_t *m;
+    bool failing = v == MX_VERDICT_FAIL || v == MX_VERDICT_WARN;
 
     if (state.color)
         fputs(verdict_colors[v], stdout);
@@ -312,10 +448,10 @@ static void print_check(const json_t *check, enum mx_verdict v) {
     printf(" %-20s %-52s %lld ms\n", json_string_value(json_object_get(check, "id")),
            json_string_value(json_object_get(check, "test")),
            json_integer_value(json_object_get(check, "duration_ms")));
-    if (v == MX_VERDICT_SKIP || v == MX_VERDICT_XFAIL || v == MX_VERDICT_XPASS)
+    if (v == MX_VERDICT_SKIP || v == MX_VERDICT_XFAIL || v == MX_VERDICT_XPASS ||
+        v == MX_VERDICT_BLOCKED || v == MX_VERDICT_NOT_RUN)
         print_indented(json_string_value(json_object_get(check, "reason")));
-    if (v == MX_VERDICT_FAIL || v == MX_VERDICT_WARN || v == MX_VERDICT_XFAIL) {
-        list = json_object_get(check, "messages");
+    if (failing || v == MX_VERDICT_XFAIL) {
         json_array_foreach(list, i, m) {
             if (i == 3) {
                 printf("       (%zu more)\n", json_array_size(list) - 3);
@@ -324,8 +460,22 @@ static void print_check(const json_t *check, enum mx_verdict v) {
             print_indented(json_string_value(m));
         }
     }
-    if (v == MX_VERDICT_FAIL || v == MX_VERDICT_WARN)
+    if (failing) {
+        const char *first = json_string_value(json_array_get(list, 0));
+        const char *link = json_string_value(json_object_get(check, "link"));
+        char req[600];
+        if (!shows_request(first)) {
+            request_of(check, req, sizeof(req));
+            if (req[0]) {
+                char line[640];
+                snprintf(line, sizeof(line), "request: %s", req);
+                print_indented(line);
+            }
+        }
+        if (link)
+            printf("       spec: %s\n", link);
         print_spec_notes(json_object_get(check, "spec_notes"));
+    }
     if (v == MX_VERDICT_INFO) {
         json_array_foreach(json_object_get(check, "observations"), i, m) {
             print_indented(json_string_value(m));
@@ -334,23 +484,27 @@ static void print_check(const json_t *check, enum mx_verdict v) {
     fflush(stdout);
 }
 
-/* Turns one finished test into a check and prints its line. */
-/* Keeps a schema violation that a check's response showed; ERR-SCHEMA is
- * judged on all of them at the end (attribute_schema_violations). */
-static const char *member_text(const json_t *obj, const char *key) {
-    const char *v = json_string_value(json_object_get(obj, key));
-    return v ? v : "";
-}
+/* Keeps a cross-cutting observation (a "crosscut" or "schema" record, or the
+ * text of a "blocked" one) for the check(s) of its ID, which are judged on
+ * all of them at the end (attribute_crosscuts). */
+static void note_crosscut(const char *id, const char *test_id, const json_t *rec) {
+    char line[1400];
+    const char *method = member_text(rec, "method");
+    char *safe;
 
-static void note_schema_violation(const char *test_id, const json_t *rec) {
-    char line[1024];
-    snprintf(line, sizeof(line), "%s %s -> %lld: %s", member_text(rec, "method"),
-             member_text(rec, "path"),
-             (long long)json_integer_value(json_object_get(rec, "status")),
-             member_text(rec, "text"));
-    char *safe = mx_text_safe(line);
-    json_array_append_new(state.schema_seen, json_pack("{s:s, s:s}", "test", test_id,
-                                                       "text", safe ? safe : ""));
+    if (!*id)
+        return;
+    if (*method)
+        snprintf(line, sizeof(line), "%s %s -> %lld: %s", method,
+                 member_text(rec, "path"),
+                 (long long)json_integer_value(json_object_get(rec, "status")),
+                 member_text(rec, "text"));
+    else
+        snprintf(line, sizeof(line), "%s", member_text(rec, "text"));
+    safe = mx_text_safe(line);
+    json_array_append_new(state.crosscut_seen,
+                          json_pack("{s:s, s:s, s:s}", "id", id, "test", test_id, "text",
+                                    safe ? safe : ""));
     free(safe);
 }
 
@@ -362,6 +516,73 @@ static json_t *xfail_reason(const struct mx_expect_fail_entry *xf) {
              text ? text : "");
     free(text);
     return json_string(line);
+}
+
+/* The versioned spec link of a requirement (new reference; null when the
+ * catalogue has no anchor for it). */
+static json_t *link_of(const struct mx_requirement *req) {
+    char link[1024];
+    if (!req || mx_requirement_link(req, state.spec_version, link, sizeof(link)) < 0)
+        return json_null();
+    return json_string(link);
+}
+
+/* Whether an assertion message is mx_block()'s: "[blocked by ID] ...",
+ * perhaps after the harness's "[ID] " prefix. */
+static bool is_block_message(const char *msg) {
+    if (!msg)
+        return false;
+    if (msg[0] == '[' && strncmp(msg, "[blocked by ", 12) != 0) {
+        const char *close = strchr(msg, ']');
+        if (close && close[1] == ' ')
+            msg = close + 2;
+    }
+    return strncmp(msg, "[blocked by ", 12) == 0;
+}
+
+/* Failed assertions other than mx_block()'s. */
+static size_t other_failures(const struct criterion_test_stats *stats) {
+    size_t n = 0;
+    for (const struct criterion_assert_stats *a = stats->asserts; a; a = a->next)
+        n += !a->passed && !is_block_message(a->message);
+    return n;
+}
+
+/* The harness before the not_run record: an assertion saying the deadline
+ * kept the check from running. */
+static bool deadline_message(const struct criterion_test_stats *stats) {
+    for (const struct criterion_assert_stats *a = stats->asserts; a; a = a->next)
+        if (!a->passed && a->message &&
+            strstr(a->message, "not run: the run's --deadline"))
+            return true;
+    return false;
+}
+
+/* Whether the run was cut short: its deadline passed, it was aborted, or a
+ * signal stopped it. */
+static bool run_cut_short(void) {
+    json_t *abort_doc_json;
+    bool aborted;
+
+    if (caught_signal || (state.deadline_at > 0 && (long)time(NULL) >= state.deadline_at))
+        return true;
+    abort_doc_json = mx_record_read_abort(state.dir);
+    aborted = abort_doc_json != NULL;
+    json_decref(abort_doc_json);
+    return aborted;
+}
+
+/* Whether the run's selection (criterion's --filter) includes test. */
+static bool selected(const struct criterion_test *test) {
+    char name[512];
+
+    if (test->data && test->data->disabled)
+        return false;
+    if (!criterion_options.pattern || !*criterion_options.pattern)
+        return true;
+    snprintf(name, sizeof(name), "%s/%s", test->category ? test->category : "",
+             test->name ? test->name : "");
+    return fnmatch(criterion_options.pattern, name, FNM_EXTMATCH) == 0;
 }
 
 static void finish_test(const struct criterion_test_stats *stats, enum finish_how how) {
@@ -378,22 +599,73 @@ static void finish_test(const struct criterion_test_stats *stats, enum finish_ho
     json_t *records, *rec, *check;
     json_t *messages = json_array(), *observations = json_array();
     json_t *transcript = json_array(), *reason = json_null();
-    const char *skip_reason = NULL, *description;
+    const char *skip_reason = NULL, *description, *not_run_reason = NULL;
+    const char *blocked_by = NULL, *blocked_text = NULL;
     size_t i;
     char note[256];
+    bool crashed = how == FINISH_CRASH || stats->crashed || how == FINISH_LEFTOVER;
 
     if (seen && seen->done)
         goto out;
-    /* Skipped and never started: filtered out, not part of this run. */
-    if (!seen && stats->test_status == CR_STATUS_SKIPPED)
-        goto out;
+    /* Never started: filtered out or disabled, so not part of this run;
+     * unless the run was cut short before it got to the test. */
+    if (!seen && (stats->test_status == CR_STATUS_SKIPPED || how == FINISH_LEFTOVER)) {
+        if (!run_cut_short() || !selected(test))
+            goto out;
+        not_run_reason = caught_signal
+                             ? "the run was interrupted before this check started"
+                             : "the run was cut short (deadline or abort) "
+                               "before this check started";
+    }
 
     mx_test_name_to_id(name, id, sizeof(id));
     snprintf(test_id, sizeof(test_id), "%s/%s", group, name);
     req = mx_catalog_find(id);
     level = req ? req->level : MX_MUST;
 
-    if (how == FINISH_CRASH || stats->crashed || how == FINISH_LEFTOVER) {
+    records = mx_record_read(state.dir, group, name);
+    json_array_foreach(records, i, rec) {
+        const char *kind = json_string_value(json_object_get(rec, "kind"));
+        if (!kind)
+            continue;
+        if (strcmp(kind, "observation") == 0)
+            append_text(observations, json_string_value(json_object_get(rec, "text")));
+        else if (strcmp(kind, "exchange") == 0)
+            json_array_append_new(transcript, safe_copy(rec));
+        else if (strcmp(kind, "skip") == 0)
+            skip_reason = json_string_value(json_object_get(rec, "reason"));
+        else if (strcmp(kind, "schema") == 0)
+            note_crosscut("ERR-SCHEMA", test_id, rec);
+        else if (strcmp(kind, "crosscut") == 0)
+            note_crosscut(member_text(rec, "id"), test_id, rec);
+        else if (strcmp(kind, "not_run") == 0)
+            not_run_reason = member_text(rec, "reason");
+        else if (strcmp(kind, "blocked") == 0 && !blocked_by) {
+            blocked_by = member_text(rec, "by");
+            blocked_text = member_text(rec, "text");
+            note_crosscut(blocked_by, test_id, rec);
+        }
+    }
+
+    /* A check the run never got to (a not_run record; a deadline, abort or
+     * signal that stopped it before it finished) is not run, not a crash. */
+    if (!not_run_reason && seen && deadline_message(stats))
+        not_run_reason = "the run's --deadline passed before this check started";
+    if (!not_run_reason && caught_signal && crashed)
+        not_run_reason =
+            caught_signal == SIGINT
+                ? "the run was interrupted (SIGINT) before this check finished"
+                : "the run was interrupted (SIGTERM) before this check finished";
+    if (!not_run_reason && how == FINISH_LEFTOVER && !(seen && seen->post_test) &&
+        run_cut_short())
+        not_run_reason =
+            "the run was cut short (deadline or abort) before this check ran";
+
+    if (not_run_reason) {
+        outcome = MX_OUTCOME_NOT_RUN;
+    } else if (blocked_by && !crashed && other_failures(stats) == 0) {
+        outcome = MX_OUTCOME_BLOCKED;
+    } else if (crashed) {
         outcome = MX_OUTCOME_CRASHED;
         if (how == FINISH_LEFTOVER)
             snprintf(note, sizeof(note), "the test process crashed during %s",
@@ -419,7 +691,8 @@ static void finish_test(const struct criterion_test_stats *stats, enum finish_ho
     } else {
         outcome = MX_OUTCOME_PASSED;
     }
-    append_assert_messages(messages, stats);
+    if (outcome != MX_OUTCOME_NOT_RUN)
+        append_assert_messages(messages, stats);
     if (!req)
         append_text(messages, "this test's name maps to no requirement of the catalogue");
     if (level == MX_INFO &&
@@ -429,21 +702,6 @@ static void finish_test(const struct criterion_test_stats *stats, enum finish_ho
             json_string("an INFO check never fails on the server's behaviour: this one "
                         "stopped on its own precondition, which is a bug in the suite "
                         "(or a server it cannot work with)"));
-
-    records = mx_record_read(state.dir, group, name);
-    json_array_foreach(records, i, rec) {
-        const char *kind = json_string_value(json_object_get(rec, "kind"));
-        if (!kind)
-            continue;
-        if (strcmp(kind, "observation") == 0)
-            append_text(observations, json_string_value(json_object_get(rec, "text")));
-        else if (strcmp(kind, "exchange") == 0)
-            json_array_append_new(transcript, safe_copy(rec));
-        else if (strcmp(kind, "skip") == 0)
-            skip_reason = json_string_value(json_object_get(rec, "reason"));
-        else if (strcmp(kind, "schema") == 0)
-            note_schema_violation(test_id, rec);
-    }
 
     xf = mx_expect_fail_find(&state.expect_fail, id, test_id);
     v = mx_verdict_for(level, outcome, xf != NULL);
@@ -455,8 +713,18 @@ static void finish_test(const struct criterion_test_stats *stats, enum finish_ho
         free(text);
     } else if (v == MX_VERDICT_XFAIL || v == MX_VERDICT_XPASS) {
         reason = xfail_reason(xf);
+    } else if (v == MX_VERDICT_BLOCKED) {
+        char line[1400];
+        snprintf(line, sizeof(line), "blocked by %s: %s", blocked_by, blocked_text);
+        char *text = mx_text_safe(line);
+        reason = json_string(text ? text : "");
+        free(text);
+    } else if (v == MX_VERDICT_NOT_RUN) {
+        char *text = mx_text_safe(not_run_reason);
+        reason = json_string(text ? text : "");
+        free(text);
     }
-    if (v == MX_VERDICT_PASS || v == MX_VERDICT_SKIP)
+    if (v == MX_VERDICT_PASS || v == MX_VERDICT_SKIP || v == MX_VERDICT_NOT_RUN)
         json_array_clear(transcript);
 
     description = test->data && test->data->description && *test->data->description
@@ -465,13 +733,15 @@ static void finish_test(const struct criterion_test_stats *stats, enum finish_ho
                         : "";
     {
         char *desc = mx_text_safe(description);
-        check = json_pack("{s:s, s:s, s:s, s:s, s:s, s:I, s:s, s:o, s:o, s:o, s:o, s:o}",
-                          "test", test_id, "id", id, "group", group, "level",
-                          mx_level_name(level), "verdict", mx_verdict_name(v),
-                          "duration_ms", (json_int_t)(stats->elapsed_time * 1000.0 + 0.5),
-                          "description", desc ? desc : "", "messages", messages, "reason",
-                          reason, "observations", observations, "transcript", transcript,
-                          "spec_notes", mx_spec_notes_for(state.notes, id, group));
+        check = json_pack(
+            "{s:s, s:s, s:s, s:s, s:s, s:I, s:s, s:o, s:o, s:o, s:o, s:o, s:o, s:o}",
+            "test", test_id, "id", id, "group", group, "level", mx_level_name(level),
+            "verdict", mx_verdict_name(v), "duration_ms",
+            (json_int_t)(stats->elapsed_time * 1000.0 + 0.5), "description",
+            desc ? desc : "", "messages", messages, "reason", reason, "observations",
+            observations, "transcript", transcript, "spec_notes",
+            mx_spec_notes_for(state.notes, id, group), "link", link_of(req), "blocked_by",
+            v == MX_VERDICT_BLOCKED ? json_string(blocked_by) : json_null());
         free(desc);
     }
     messages = observations = transcript = reason = NULL; /* stolen by json_pack */
@@ -481,6 +751,7 @@ static void finish_test(const struct criterion_test_stats *stats, enum finish_ho
         goto out;
     }
     json_array_append_new(state.checks, check);
+    seen = seen_find(test, true);
     if (seen)
         seen->done = true;
     print_check(check, v);
@@ -491,9 +762,74 @@ out:
     json_decref(reason);
 }
 
+/* Whether child pid is a test process past criterion's start-up handshake
+ * (which stops the child twice and gives up the whole run when the child
+ * dies meanwhile): its command line is the worker's, it is not stopped, and
+ * it has removed its start-up shared memory. */
+static bool running_worker(long pid, char pstate) {
+    char path[64], cmd[32] = "";
+    FILE *f;
+    size_t n;
+
+    if (pstate == 'T' || pstate == 't')
+        return false;
+    snprintf(path, sizeof(path), "/proc/%ld/cmdline", pid);
+    f = fopen(path, "r");
+    if (!f)
+        return false;
+    n = fread(cmd, 1, sizeof(cmd) - 1, f);
+    fclose(f);
+    cmd[n] = '\0';
+    if (strcmp(cmd, "boxfort-worker") != 0)
+        return false;
+    snprintf(path, sizeof(path), "/dev/shm/bxfi_%ld", pid);
+    return access(path, F_OK) < 0 && errno == ENOENT;
+}
+
+/* The test processes running (children of this process) get sig: a signal
+ * has stopped the run. */
+static void stop_workers(int sig) {
+    DIR *d = opendir("/proc");
+    struct dirent *e;
+    pid_t self = getpid();
+
+    if (!d)
+        return;
+    for (e = readdir(d); e != NULL; e = readdir(d)) {
+        char path[300], buf[512], pstate;
+        char *close;
+        long pid, ppid;
+        FILE *f;
+        size_t n;
+
+        if (e->d_name[0] < '1' || e->d_name[0] > '9')
+            continue;
+        snprintf(path, sizeof(path), "/proc/%s/stat", e->d_name);
+        f = fopen(path, "r");
+        if (!f)
+            continue;
+        n = fread(buf, 1, sizeof(buf) - 1, f);
+        fclose(f);
+        buf[n] = '\0';
+        /* "pid (comm) state ppid ...": comm may hold spaces and ')'. */
+        close = strrchr(buf, ')');
+        pid = strtol(buf, NULL, 10);
+        if (!close || sscanf(close + 1, " %c %ld", &pstate, &ppid) != 2)
+            continue;
+        if (ppid == (long)self && pid > 0 && running_worker(pid, pstate))
+            kill((pid_t)pid, sig);
+    }
+    closedir(d);
+}
+
 ReportHook(PRE_INIT)(struct criterion_test *test) {
-    if (state.active)
-        seen_find(test, true);
+    if (!state.active)
+        return;
+    seen_find(test, true);
+    /* Criterion goes on starting tests after a signal: stop each at once
+     * (the test process also finds the abort file and stops by itself). */
+    if (caught_signal)
+        stop_workers(SIGKILL);
 }
 
 ReportHook(POST_TEST)(struct criterion_test_stats *stats) {
@@ -516,72 +852,107 @@ ReportHook(TEST_CRASH)(struct criterion_test_stats *stats) {
         finish_test(stats, FINISH_CRASH);
 }
 
-/* One line per recorded violation (at most ten, then a count). */
-static void append_schema_messages(json_t *messages) {
-    size_t n = json_array_size(state.schema_seen), i;
+/* One line per observation of id (at most ten, then a count). */
+static void append_crosscut_messages(json_t *messages, const char *id) {
+    size_t n = 0, i, shown = 0;
     json_t *seen;
-    char line[1400];
+    char line[1800];
 
-    json_array_foreach(state.schema_seen, i, seen) {
-        if (i == 10) {
-            snprintf(line, sizeof(line), "[ERR-SCHEMA] ... and %zu more", n - i);
+    json_array_foreach(state.crosscut_seen, i, seen) {
+        n += strcmp(member_text(seen, "id"), id) == 0;
+    }
+    json_array_foreach(state.crosscut_seen, i, seen) {
+        if (strcmp(member_text(seen, "id"), id) != 0)
+            continue;
+        if (shown == 10) {
+            snprintf(line, sizeof(line), "[%s] ... and %zu more", id, n - shown);
             append_text(messages, line);
             break;
         }
-        snprintf(line, sizeof(line),
-                 "[ERR-SCHEMA] a response in %s does not match the spec's schema: %s",
-                 member_text(seen, "test"), member_text(seen, "text"));
+        snprintf(line, sizeof(line), "[%s] seen in %s: %s", id, member_text(seen, "test"),
+                 member_text(seen, "text"));
         append_text(messages, line);
+        shown++;
     }
 }
 
-/* ERR-SCHEMA's rule covers every response of the run, so a violation seen
- * by any check fails the ERR-SCHEMA check (which then lists where), while
- * the check that received the response is judged on its own rule only. When
- * the run has no ERR-SCHEMA check (--filter), one is added for the
- * violations. A listed expected failure turns the verdict into xfail. */
-static void attribute_schema_violations(void) {
-    size_t n = json_array_size(state.schema_seen), i;
-    json_t *check;
+/* A cross-cutting rule (error body shape, content type, the response
+ * schema, ...) covers every response of the run, and a precondition that
+ * blocked a check is an instance of its own rule: so whatever check saw a
+ * violation, it is charged to the check(s) of its ID, which then fail (warn
+ * for a SHOULD, xfail when listed) and list where each was seen. The check
+ * that saw it is judged on its own rule only. When the run has no check of
+ * the ID (a selection), one is added for the observations. */
+static void charge_id(const char *id) {
+    const struct mx_requirement *req = mx_catalog_find(id);
+    const char *group = req ? req->group : "unknown";
+    char test[256], under[128];
+    const struct mx_expect_fail_entry *xf;
+    enum mx_verdict v;
+    json_t *check, *messages;
     bool found = false;
+    size_t i;
 
-    if (n == 0)
-        return;
-    const struct mx_requirement *req = mx_catalog_find("ERR-SCHEMA");
-    const struct mx_expect_fail_entry *xf =
-        mx_expect_fail_find(&state.expect_fail, "ERR-SCHEMA", "err/ERR_SCHEMA");
-    enum mx_verdict v = mx_verdict_for(req ? req->level : MX_MUST, MX_OUTCOME_FAILED, xf);
     json_array_foreach(state.checks, i, check) {
-        if (strcmp(member_text(check, "id"), "ERR-SCHEMA") != 0)
+        int was;
+        if (strcmp(member_text(check, "id"), id) != 0)
             continue;
         found = true;
-        int was = mx_verdict_parse(json_string_value(json_object_get(check, "verdict")));
-        if (was == MX_VERDICT_SKIP)
+        xf = mx_expect_fail_find(&state.expect_fail, id, member_text(check, "test"));
+        v = mx_verdict_for(req ? req->level : MX_MUST, MX_OUTCOME_FAILED, xf != NULL);
+        was = mx_verdict_parse(member_text(check, "verdict"));
+        append_crosscut_messages(json_object_get(check, "messages"), id);
+        if (was == MX_VERDICT_FAIL || was == MX_VERDICT_WARN || was == MX_VERDICT_XFAIL)
             continue;
-        append_schema_messages(json_object_get(check, "messages"));
-        if (was == MX_VERDICT_PASS || was == MX_VERDICT_XPASS) {
-            json_object_set_new(check, "verdict", json_string(mx_verdict_name(v)));
-            if (v == MX_VERDICT_XFAIL)
-                json_object_set_new(check, "reason", xfail_reason(xf));
-            print_check(check, v);
-        }
+        /* Whatever it was (pass, skip, blocked, not run), the rule was seen
+         * broken: it is judged. */
+        json_object_set_new(check, "verdict", json_string(mx_verdict_name(v)));
+        json_object_set_new(check, "reason",
+                            v == MX_VERDICT_XFAIL ? xfail_reason(xf) : json_null());
+        json_object_set_new(check, "blocked_by", json_null());
+        print_check(check, v);
     }
     if (found)
         return;
-    json_t *messages = json_array();
-    append_schema_messages(messages);
-    check = json_pack("{s:s, s:s, s:s, s:s, s:s, s:I, s:s, s:o, s:o, s:[], s:[], s:o}",
-                      "test", "err/ERR_SCHEMA__observed", "id", "ERR-SCHEMA", "group",
-                      "err", "level", mx_level_name(req ? req->level : MX_MUST),
-                      "verdict", mx_verdict_name(v), "duration_ms", (json_int_t)0,
-                      "description", req ? req->rule : "", "messages", messages, "reason",
-                      v == MX_VERDICT_XFAIL ? xfail_reason(xf) : json_null(),
-                      "observations", "transcript", "spec_notes",
-                      mx_spec_notes_for(state.notes, "ERR-SCHEMA", "err"));
+    snprintf(under, sizeof(under), "%s", id);
+    for (char *p = under; *p; p++)
+        if (*p == '-')
+            *p = '_';
+    snprintf(test, sizeof(test), "%s/%s__observed", group, under);
+    xf = mx_expect_fail_find(&state.expect_fail, id, test);
+    v = mx_verdict_for(req ? req->level : MX_MUST, MX_OUTCOME_FAILED, xf != NULL);
+    messages = json_array();
+    if (!req)
+        append_text(messages, "this ID is not in the catalogue: a bug in the suite");
+    append_crosscut_messages(messages, id);
+    check = json_pack(
+        "{s:s, s:s, s:s, s:s, s:s, s:I, s:s, s:o, s:o, s:[], s:[], s:o, "
+        "s:o, s:n}",
+        "test", test, "id", id, "group", group, "level",
+        mx_level_name(req ? req->level : MX_MUST), "verdict", mx_verdict_name(v),
+        "duration_ms", (json_int_t)0, "description", req ? req->rule : "", "messages",
+        messages, "reason", v == MX_VERDICT_XFAIL ? xfail_reason(xf) : json_null(),
+        "observations", "transcript", "spec_notes",
+        mx_spec_notes_for(state.notes, id, group), "link", link_of(req), "blocked_by");
     if (check) {
         json_array_append_new(state.checks, check);
         print_check(check, v);
     }
+}
+
+static void attribute_crosscuts(void) {
+    json_t *done = json_object();
+    size_t i;
+    json_t *seen;
+
+    json_array_foreach(state.crosscut_seen, i, seen) {
+        const char *id = member_text(seen, "id");
+        if (json_object_get(done, id))
+            continue;
+        json_object_set_new(done, id, json_true());
+        charge_id(id);
+    }
+    json_decref(done);
 }
 
 /* Catalogue order, then test name: the reports read in the catalogue's
@@ -634,20 +1005,69 @@ static void release_state(void) {
     json_decref(state.versions);
     json_decref(state.capabilities);
     json_decref(state.checks);
-    json_decref(state.schema_seen);
-    state.schema_seen = NULL;
+    json_decref(state.crosscut_seen);
+    state.crosscut_seen = NULL;
     mx_expect_fail_free(&state.expect_fail);
     state.dir = state.target = state.expect_fail_file = NULL;
     state.seen = NULL;
     state.n_seen = 0;
+    state.test_set = NULL;
     state.versions = state.capabilities = state.checks = NULL;
     state.active = false;
+}
+
+/* {"judged": N, "applicable": M}: the catalogue's requirements that apply at
+ * the spec version, and how many of them a check judged (new reference). */
+static json_t *requirements_judged(const json_t *checks) {
+    size_t n = mx_catalog_count(), applicable = 0, judged = 0, i, c;
+    json_t *check;
+
+    for (i = 0; i < n; i++) {
+        const struct mx_requirement *req = mx_catalog_at(i);
+        bool seen = false;
+        if (!mx_requirement_applies(req, state.spec_version))
+            continue;
+        applicable++;
+        json_array_foreach(checks, c, check) {
+            int v = mx_verdict_parse(member_text(check, "verdict"));
+            if (!seen && strcmp(member_text(check, "id"), req->id) == 0 && v >= 0 &&
+                mx_verdict_is_judged((enum mx_verdict)v))
+                seen = true;
+        }
+        judged += seen;
+    }
+    return json_pack("{s:I, s:I}", "judged", (json_int_t)judged, "applicable",
+                     (json_int_t)applicable);
+}
+
+/* {"ID": number of checks it blocked} (new reference). */
+static json_t *blocked_summary(const json_t *checks) {
+    json_t *out = json_object(), *check;
+    size_t i;
+
+    json_array_foreach(checks, i, check) {
+        const char *by = json_string_value(json_object_get(check, "blocked_by"));
+        if (by)
+            json_object_set_new(
+                out, by, json_integer(json_integer_value(json_object_get(out, by)) + 1));
+    }
+    return out;
+}
+
+/* "off" when the capabilities say TLS certificates were not verified. */
+static const char *tls_verification(void) {
+    const char *v =
+        json_string_value(json_object_get(state.capabilities, "tls_verification"));
+    return v && strcmp(v, "off") == 0 ? "off" : "on";
 }
 
 ReportHook(POST_ALL)(struct criterion_global_stats *global) {
     size_t totals[MX_VERDICT_COUNT] = {0};
     struct timespec t1;
-    json_t *checks, *totals_obj, *results, *check;
+    json_t *checks, *totals_obj, *results, *check, *abort_json, *blocked;
+    const char *verdict, *reason = NULL, *key;
+    char *phrase, reason_buf[160];
+    json_t *value;
     size_t i;
     long long duration_ms;
     char err[512];
@@ -657,7 +1077,21 @@ ReportHook(POST_ALL)(struct criterion_global_stats *global) {
     for (struct criterion_suite_stats *s = global->suites; s; s = s->next)
         for (struct criterion_test_stats *t = s->tests; t; t = t->next)
             finish_test(t, FINISH_LEFTOVER);
-    attribute_schema_violations();
+    /* After a signal criterion ends the run without starting (or listing)
+     * the remaining tests: they are not run. */
+    if (state.test_set && run_cut_short()) {
+        struct criterion_ordered_set_node *sn, *tn;
+        for (sn = state.test_set->suites->first; sn; sn = sn->next) {
+            struct criterion_suite_set *suite = (void *)(sn + 1);
+            for (tn = suite->tests ? suite->tests->first : NULL; tn; tn = tn->next) {
+                struct criterion_test_stats none = {0};
+                none.test = (struct criterion_test *)(tn + 1);
+                none.test_status = CR_STATUS_SKIPPED;
+                finish_test(&none, FINISH_LEFTOVER);
+            }
+        }
+    }
+    attribute_crosscuts();
 
     checks = sorted_checks();
     json_array_foreach(checks, i, check) {
@@ -666,6 +1100,24 @@ ReportHook(POST_ALL)(struct criterion_global_stats *global) {
             totals[v]++;
     }
     state.exit_status = mx_exit_status_for(totals, state.strict);
+    verdict = state.exit_status == 0   ? "conformant"
+              : state.exit_status == 1 ? "not conformant"
+                                       : "no check judged";
+    abort_json = mx_record_read_abort(state.dir);
+    if (caught_signal) {
+        /* The handler wrote its own abort document: the signal wins. */
+        state.exit_status = 128 + (int)caught_signal;
+        verdict = "interrupted";
+        snprintf(reason_buf, sizeof(reason_buf),
+                 "stopped by %s; checks that did not finish are not_run",
+                 caught_signal == SIGINT ? "SIGINT" : "SIGTERM");
+        reason = reason_buf;
+    } else if (abort_json) {
+        json_int_t code = json_integer_value(json_object_get(abort_json, "exit"));
+        state.exit_status = code > 0 && code < 256 ? (int)code : 1;
+        verdict = "aborted";
+        reason = member_text(abort_json, "reason");
+    }
     totals_obj = json_object();
     for (int v = 0; v < MX_VERDICT_COUNT; v++)
         json_object_set_new(totals_obj, mx_verdict_name((enum mx_verdict)v),
@@ -673,30 +1125,154 @@ ReportHook(POST_ALL)(struct criterion_global_stats *global) {
     clock_gettime(CLOCK_MONOTONIC, &t1);
     duration_ms = (long long)(t1.tv_sec - state.t0.tv_sec) * 1000 +
                   (t1.tv_nsec - state.t0.tv_nsec) / 1000000;
+    blocked = blocked_summary(checks);
 
-    results = json_pack(
-        "{s:s, s:s, s:s, s:b, s:s, s:I, s:o, s:o, s:o, s:i, s:o, s:s?}", "tool",
-        "device-conformance", "target", state.target, "spec_version",
-        mx_version_name(state.spec_version), "strict", state.strict, "started",
-        state.started, "duration_ms", (json_int_t)duration_ms, "server_versions",
-        state.versions ? json_incref(state.versions) : json_object(), "capabilities",
-        state.capabilities ? json_incref(state.capabilities) : json_object(), "totals",
-        totals_obj, "exit_status", state.exit_status, "checks", checks, "spec_dir",
-        state.spec_dir);
+    {
+        char *safe_reason = reason ? mx_text_safe(reason) : NULL;
+        json_t *reqs = requirements_judged(checks);
+        json_int_t judged = json_integer_value(json_object_get(reqs, "judged"));
+        json_int_t applicable = json_integer_value(json_object_get(reqs, "applicable"));
+        results = json_pack(
+            "{s:s, s:s, s:s, s:b, s:s, s:I, s:o, s:o, s:o, s:i, s:o, s:s?, s:s, s:s?, "
+            "s:o, s:b, s:O, s:s}",
+            "tool", "device-conformance", "target", state.target, "spec_version",
+            mx_version_name(state.spec_version), "strict", state.strict, "started",
+            state.started, "duration_ms", (json_int_t)duration_ms, "server_versions",
+            state.versions ? json_incref(state.versions) : json_object(), "capabilities",
+            state.capabilities ? json_incref(state.capabilities) : json_object(),
+            "totals", totals_obj, "exit_status", state.exit_status, "checks", checks,
+            "spec_dir", state.spec_dir, "verdict", verdict, "reason", safe_reason,
+            "requirements", reqs, "partial", judged < applicable, "blocked", blocked,
+            "tls_verification", tls_verification());
+        free(safe_reason);
+    }
     if (!results || mx_report_write_files(results, state.dir, err, sizeof(err)) < 0) {
         fprintf(stderr, "error: reports: %s\n", results ? err : "out of memory");
-        state.exit_status = 1;
+        if (state.exit_status == 0)
+            state.exit_status = 1;
     }
 
     printf("\n");
+    if (reason)
+        printf("%s: %s\n", verdict, member_text(results, "reason"));
     for (int v = 0; v < MX_VERDICT_COUNT; v++)
         printf("%s%zu %s", v ? ", " : "", totals[v], mx_verdict_name((enum mx_verdict)v));
-    printf(": %s%s\nReports: "
-           "%s/{results.json,junit.xml,results.tap,summary.md,report.html}\n",
-           state.exit_status == 0 ? "conformant" : "NOT CONFORMANT",
-           state.strict ? " (strict)" : "", state.dir);
+    phrase = results ? mx_verdict_phrase(results, false) : NULL;
+    printf(": %s%s\n", phrase ? phrase : verdict, state.strict ? " (strict)" : "");
+    free(phrase);
+    if (json_object_size(blocked) > 0) {
+        printf("blocked: %zu check%s, by", totals[MX_VERDICT_BLOCKED],
+               totals[MX_VERDICT_BLOCKED] == 1 ? "" : "s");
+        i = 0;
+        json_object_foreach(blocked, key, value) {
+            printf("%s %s (%lld)", i++ ? "," : "", key,
+                   (long long)json_integer_value(value));
+        }
+        printf("\n");
+    }
+    if (strcmp(tls_verification(), "off") == 0)
+        printf("note: TLS certificates were not verified (--insecure)\n");
+    printf("Reports: %s/{results.json,junit.xml,results.tap,summary.md,report.html}\n",
+           state.dir);
     fflush(stdout);
     json_decref(results);
+    json_decref(blocked);
+    json_decref(abort_json);
     state.finished = true;
     release_state();
+    /* The run is over: signals end the process as usual again, and the
+     * watching thread ends. */
+    if (signals_wanted) {
+        signal(SIGINT, SIG_DFL);
+        signal(SIGTERM, SIG_DFL);
+        close(wake_pipe[1]);
+        signals_wanted = false;
+    }
+}
+
+/* ---- signals ---- */
+
+static void on_stop_signal(int sig) {
+    int saved = errno;
+    char byte = 1;
+
+    if (caught_signal) {
+        /* A second signal: stop now, without reports. */
+        signal(sig, SIG_DFL);
+        raise(sig);
+        return;
+    }
+    caught_signal = sig;
+    /* Tests that start from now on find this and stop (not run). */
+    int fd = open(abort_file, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0666);
+    if (fd >= 0) {
+        const char *doc = sig == SIGINT ? abort_doc : abort_doc + 80;
+        if (write(fd, doc, strlen(doc)) < 0) {
+            /* the reports say interrupted all the same */
+        }
+        close(fd);
+    }
+    if (write(wake_pipe[1], &byte, 1) < 0) {
+        /* the next test start stops the workers */
+    }
+    errno = saved;
+}
+
+/* Wakes on the handler's byte and stops the running test processes, which
+ * criterion then reports as ended by a signal (not_run). */
+static void *on_signal_thread(void *arg) {
+    char byte;
+
+    ssize_t n;
+
+    (void)arg;
+    do {
+        n = read(wake_pipe[0], &byte, 1);
+    } while (n < 0 && errno == EINTR);
+    /* End of file: the run ended without a signal. */
+    if (n == 1 && caught_signal)
+        stop_workers(SIGKILL);
+    close(wake_pipe[0]);
+    return NULL;
+}
+
+/* Criterion sets its own SIGINT/SIGTERM handlers when the run starts (they
+ * end the runner at once, without reports): ours go back on top of them. */
+static int install_handlers(void) {
+    struct sigaction sa;
+
+    memset(&sa, 0, sizeof(sa));
+    sa.sa_handler = on_stop_signal;
+    sigemptyset(&sa.sa_mask);
+    sa.sa_flags = SA_RESTART;
+    if (sigaction(SIGINT, &sa, NULL) < 0 || sigaction(SIGTERM, &sa, NULL) < 0)
+        return -1;
+    return 0;
+}
+
+ReportHook(PRE_ALL)(struct criterion_test_set *set) {
+    state.test_set = set;
+    if (state.active && signals_wanted)
+        install_handlers();
+}
+
+int mx_report_catch_signals(void) {
+    pthread_t thread;
+    sigset_t all, old;
+
+    /* Two documents, so that the handler only picks one. */
+    snprintf(abort_doc, 80, "{\"exit\":130,\"reason\":\"interrupted by SIGINT\"}");
+    snprintf(abort_doc + 80, 80, "{\"exit\":143,\"reason\":\"interrupted by SIGTERM\"}");
+    if (pipe2(wake_pipe, O_CLOEXEC) < 0)
+        return -1;
+    /* The thread must not take the signals itself. */
+    sigfillset(&all);
+    pthread_sigmask(SIG_BLOCK, &all, &old);
+    int rc = pthread_create(&thread, NULL, on_signal_thread, NULL);
+    pthread_sigmask(SIG_SETMASK, &old, NULL);
+    if (rc != 0)
+        return -1;
+    pthread_detach(thread);
+    signals_wanted = true;
+    return install_handlers();
 }

@@ -22,8 +22,17 @@ enum mx_verdict {
     MX_VERDICT_INFO,
     MX_VERDICT_XFAIL,
     MX_VERDICT_XPASS,
+    /* The check could not reach its own question: a precondition, itself a
+     * requirement, broke (that requirement is charged with it). */
+    MX_VERDICT_BLOCKED,
+    /* The check never started its work: --deadline, an abort, a signal. */
+    MX_VERDICT_NOT_RUN,
     MX_VERDICT_COUNT
 };
+
+/* The run's exit statuses beyond 0 and 1 (the runner's 2 and 3 are
+ * configuration errors and an unreachable server). */
+#define MX_EXIT_NO_CHECK_JUDGED 4
 
 /* What criterion saw of one test. A crash (signal, or a crash in .init or
  * .fini) is the suite's own bug whatever the level. */
@@ -31,7 +40,9 @@ enum mx_outcome {
     MX_OUTCOME_PASSED,
     MX_OUTCOME_FAILED,
     MX_OUTCOME_SKIPPED,
-    MX_OUTCOME_CRASHED
+    MX_OUTCOME_CRASHED,
+    MX_OUTCOME_BLOCKED, /* ended by mx_block() and nothing else */
+    MX_OUTCOME_NOT_RUN
 };
 
 /* "pass", "fail", ... */
@@ -42,7 +53,12 @@ char *mx_trim(char *s);
 int mx_verdict_parse(const char *name);
 enum mx_verdict mx_verdict_for(enum mx_level level, enum mx_outcome outcome,
                                bool expected_to_fail);
-/* 1 when any fail, or under strict any warn or xpass; else 0. */
+/* Whether a check with verdict v judged the server (pass, fail, warn, info,
+ * xfail, xpass). */
+bool mx_verdict_is_judged(enum mx_verdict v);
+/* 1 when any fail, or under strict any warn or xpass; else
+ * MX_EXIT_NO_CHECK_JUDGED when no check judged the server; else 1 when a
+ * check was not run; else 0. */
 int mx_exit_status_for(const size_t totals[MX_VERDICT_COUNT], bool strict);
 /* Whether a verdict counts as a failure in JUnit and TAP. */
 bool mx_verdict_is_failure(enum mx_verdict v, bool strict);
@@ -52,8 +68,12 @@ bool mx_verdict_is_failure(enum mx_verdict v, bool strict);
  * and U+FFFE/U+FFFF, become U+FFFD; CR is dropped), so that it can go into
  * JSON, XML and HTML. NULL text gives "". NULL only on OOM. */
 char *mx_text_clean(const char *text);
-/* mx_text_clean after mx_redact: every text from a test goes through this. */
+/* mx_text_clean after mx_redact, with the user:password@ part of every URL
+ * in the text replaced by "<redacted>@": every text from a test goes through
+ * this. */
 char *mx_text_safe(const char *text);
+/* The same, named for the homeserver URL. */
+char *mx_url_safe(const char *text);
 /* Writes text escaped for XML/HTML character data and attribute values. The
  * text must be clean (mx_text_clean). */
 void mx_put_xml(FILE *f, const char *text);
@@ -115,6 +135,11 @@ int mx_report_write_junit(const json_t *results, FILE *f);
 int mx_report_write_tap(const json_t *results, FILE *f);
 int mx_report_write_summary(const json_t *results, FILE *f);
 int mx_report_write_html(const json_t *results, FILE *f);
+/* The run's verdict as one phrase (new malloc'd string): "conformant",
+ * "NOT CONFORMANT", "NO CHECK JUDGED", ... (upper case for all but a plain
+ * "conformant" unless upper), with "(partial: N of M requirements judged)"
+ * when the run left requirements unjudged. */
+char *mx_verdict_phrase(const json_t *results, bool upper);
 /* Writes results.json, junit.xml, results.tap, summary.md and report.html
  * into dir, each through a temporary file renamed into place. Returns 0, or
  * -1 with the reason in err. */

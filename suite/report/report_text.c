@@ -4,13 +4,14 @@
 #include <ctype.h>
 #include <errno.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "mx_redact.h"
 
 static const char *const verdict_names[MX_VERDICT_COUNT] = {
-    "pass", "fail", "warn", "skip", "info", "xfail", "xpass"};
+    "pass", "fail", "warn", "skip", "info", "xfail", "xpass", "blocked", "not_run"};
 
 const char *mx_verdict_name(enum mx_verdict v) {
     return (unsigned)v < MX_VERDICT_COUNT ? verdict_names[v] : "?";
@@ -37,6 +38,10 @@ enum mx_verdict mx_verdict_for(enum mx_level level, enum mx_outcome outcome,
             /* An INFO check asserts only on its own preconditions, so its
              * failure is the suite's bug and fails the run. */
             return level == MX_SHOULD ? MX_VERDICT_WARN : MX_VERDICT_FAIL;
+        case MX_OUTCOME_BLOCKED:
+            return MX_VERDICT_BLOCKED;
+        case MX_OUTCOME_NOT_RUN:
+            return MX_VERDICT_NOT_RUN;
         case MX_OUTCOME_PASSED:
             if (expected_to_fail)
                 return MX_VERDICT_XPASS;
@@ -50,14 +55,26 @@ bool mx_verdict_is_failure(enum mx_verdict v, bool strict) {
            (strict && (v == MX_VERDICT_WARN || v == MX_VERDICT_XPASS));
 }
 
+bool mx_verdict_is_judged(enum mx_verdict v) {
+    return v == MX_VERDICT_PASS || v == MX_VERDICT_FAIL || v == MX_VERDICT_WARN ||
+           v == MX_VERDICT_INFO || v == MX_VERDICT_XFAIL || v == MX_VERDICT_XPASS;
+}
+
 int mx_exit_status_for(const size_t totals[MX_VERDICT_COUNT], bool strict) {
-    for (int v = 0; v < MX_VERDICT_COUNT; v++)
+    size_t judged = 0;
+
+    for (int v = 0; v < MX_VERDICT_COUNT; v++) {
         if (totals[v] > 0 && mx_verdict_is_failure((enum mx_verdict)v, strict))
             return 1;
-    /* Every judging check skipped: nothing was shown to conform. */
-    size_t judged = totals[MX_VERDICT_PASS] + totals[MX_VERDICT_WARN] +
-                    totals[MX_VERDICT_XFAIL] + totals[MX_VERDICT_XPASS];
-    if (judged == 0 && totals[MX_VERDICT_SKIP] > 0)
+        if (mx_verdict_is_judged((enum mx_verdict)v))
+            judged += totals[v];
+    }
+    /* Nothing judged (all skipped, not run, or a filter that matched
+     * nothing): no verdict at all, never "conformant". */
+    if (judged == 0)
+        return MX_EXIT_NO_CHECK_JUDGED;
+    /* A check the run did not get to leaves its rule unjudged. */
+    if (totals[MX_VERDICT_NOT_RUN] > 0)
         return 1;
     return 0;
 }
@@ -139,15 +156,60 @@ char *mx_text_clean(const char *text) {
     return out;
 }
 
+/* text with the user information of every URL in it replaced by
+ * "<redacted>" (new malloc'd string, NULL on OOM). */
+static char *strip_userinfo(const char *text) {
+    const char *t = text ? text : "";
+    size_t urls = 0, o = 0;
+    char *out;
+
+    /* Each URL grows by at most "<redacted>". */
+    for (const char *p = strstr(t, "://"); p; p = strstr(p + 3, "://"))
+        urls++;
+    out = malloc(strlen(t) + 10 * urls + 1);
+    if (!out)
+        return NULL;
+    while (*t) {
+        const char *scheme = strstr(t, "://");
+        const char *host, *at = NULL;
+        size_t authority;
+
+        if (!scheme) {
+            strcpy(out + o, t);
+            o += strlen(t);
+            break;
+        }
+        host = scheme + 3;
+        authority = strcspn(host, "/?#\" '<>\n\t");
+        /* The last '@' of the authority ends the user information. */
+        for (const char *p = host; p < host + authority; p++)
+            if (*p == '@')
+                at = p;
+        memcpy(out + o, t, (size_t)(host - t));
+        o += (size_t)(host - t);
+        t = host;
+        if (at) {
+            memcpy(out + o, "<redacted>", 10);
+            o += 10;
+            t = at;
+        }
+    }
+    out[o] = '\0';
+    return out;
+}
+
 char *mx_text_safe(const char *text) {
     char *redacted = mx_redact(text ? text : "");
-    char *clean;
+    char *stripped = redacted ? strip_userinfo(redacted) : NULL;
+    char *clean = stripped ? mx_text_clean(stripped) : NULL;
 
-    if (!redacted)
-        return NULL;
-    clean = mx_text_clean(redacted);
     free(redacted);
+    free(stripped);
     return clean;
+}
+
+char *mx_url_safe(const char *text) {
+    return mx_text_safe(text);
 }
 
 void mx_put_xml(FILE *f, const char *text) {

@@ -27,6 +27,72 @@ static bool is_strict(const json_t *results) {
     return json_is_true(json_object_get(results, "strict"));
 }
 
+/* Whether the run judged the server at all and ran to its end: a verdict of
+ * conformant or not. Otherwise (not judged, no check judged, interrupted,
+ * aborted) every report says so up front. */
+static bool run_judged(const json_t *results) {
+    const char *v = str(results, "verdict");
+    return !*v || strcmp(v, "conformant") == 0 || strcmp(v, "not conformant") == 0;
+}
+
+static bool tls_off(const json_t *results) {
+    return strcmp(str(results, "tls_verification"), "off") == 0 ||
+           strcmp(str(json_object_get(results, "capabilities"), "tls_verification"),
+                  "off") == 0;
+}
+
+static const char tls_note[] =
+    "TLS certificates were not verified (--insecure): the server's identity is unproven";
+
+char *mx_verdict_phrase(const json_t *results, bool upper) {
+    const char *v = str(results, "verdict");
+    const json_t *reqs = json_object_get(results, "requirements");
+    char *buf = NULL;
+    size_t len = 0;
+    FILE *f = open_memstream(&buf, &len);
+
+    if (!f)
+        return NULL;
+    if (!*v)
+        v = num(results, "exit_status") == 0 ? "conformant" : "not conformant";
+    if (upper || strcmp(v, "conformant") != 0) {
+        for (const char *p = v; *p; p++)
+            fputc(*p >= 'a' && *p <= 'z' ? *p - 'a' + 'A' : *p, f);
+    } else {
+        fputs(v, f);
+    }
+    if (json_is_true(json_object_get(results, "partial")) &&
+        strcmp(v, "not judged") != 0 && strcmp(v, "no check judged") != 0)
+        fprintf(f, " (partial: %lld of %lld requirements judged)", num(reqs, "judged"),
+                num(reqs, "applicable"));
+    if (fclose(f) != 0) {
+        free(buf);
+        return NULL;
+    }
+    return buf;
+}
+
+/* "2 checks, by LIST-SELF (1), UIA-CHALLENGE (1)" through put, or nothing
+ * when no check was blocked. Returns whether it wrote. */
+static bool put_blocked(FILE *f, const json_t *results,
+                        void (*put)(FILE *, const char *)) {
+    const json_t *blocked = json_object_get(results, "blocked");
+    const char *id;
+    json_t *count;
+    long long n = num(json_object_get(results, "totals"), "blocked");
+    size_t i = 0;
+
+    if (json_object_size(blocked) == 0)
+        return false;
+    fprintf(f, "%lld check%s, by", n, n == 1 ? "" : "s");
+    json_object_foreach((json_t *)blocked, id, count) {
+        fputs(i++ ? ", " : " ", f);
+        put(f, id);
+        fprintf(f, " (%lld)", (long long)json_integer_value(count));
+    }
+    return true;
+}
+
 /* The test name without its group: "uia/X" -> "X". */
 static const char *test_name(const json_t *check) {
     const char *t = str(check, "test");
@@ -200,6 +266,8 @@ static char *failure_text(const json_t *check) {
     json_array_foreach(json_object_get(check, "messages"), i, m) {
         fprintf(f, "%s\n", json_string_value(m));
     }
+    if (*str(check, "link"))
+        fprintf(f, "spec: %s\n", str(check, "link"));
     json_array_foreach(json_object_get(check, "observations"), i, m) {
         fprintf(f, "observed: %s\n", json_string_value(m));
     }
@@ -214,6 +282,55 @@ static char *failure_text(const json_t *check) {
     return buf;
 }
 
+/* The run's verdict, partial verdict, reason and TLS note as properties. */
+static void put_junit_run_properties(FILE *f, const json_t *results) {
+    char *phrase = mx_verdict_phrase(results, false);
+
+    fputs("      <property name=\"verdict\" value=\"", f);
+    mx_put_xml(f, phrase ? phrase : str(results, "verdict"));
+    fputs("\"/>\n", f);
+    free(phrase);
+    if (*str(results, "reason")) {
+        fputs("      <property name=\"reason\" value=\"", f);
+        mx_put_xml(f, str(results, "reason"));
+        fputs("\"/>\n", f);
+    }
+    if (tls_off(results)) {
+        fputs("      <property name=\"tls_verification\" value=\"off: ", f);
+        mx_put_xml(f, tls_note);
+        fputs("\"/>\n", f);
+    }
+}
+
+/* A run without a verdict (not judged, no check judged, interrupted,
+ * aborted) is one test case in error, so that no CI shows it green. */
+static void put_junit_run_error(FILE *f, const json_t *results) {
+    char *phrase = mx_verdict_phrase(results, true);
+
+    fputs("  <testsuite name=\"run\" tests=\"1\" failures=\"0\" errors=\"1\" "
+          "skipped=\"0\" time=\"0\" timestamp=\"",
+          f);
+    mx_put_xml(f, str(results, "started"));
+    fputs("\">\n    <properties>\n      <property name=\"target\" value=\"", f);
+    mx_put_xml(f, str(results, "target"));
+    fputs("\"/>\n", f);
+    put_junit_run_properties(f, results);
+    fputs("    </properties>\n    <testcase classname=\"run\" name=\"verdict\" "
+          "time=\"0\">\n      <error message=\"",
+          f);
+    mx_put_xml(f, phrase ? phrase : "");
+    if (*str(results, "reason")) {
+        fputs(": ", f);
+        mx_put_xml(f, str(results, "reason"));
+    }
+    fprintf(f, "\" type=\"%s\">the run gave no verdict on the server (exit %lld)",
+            strcmp(str(results, "verdict"), "not judged") == 0 ? "not judged"
+                                                               : str(results, "verdict"),
+            num(results, "exit_status"));
+    fputs("</error>\n    </testcase>\n  </testsuite>\n", f);
+    free(phrase);
+}
+
 int mx_report_write_junit(const json_t *results, FILE *f) {
     const json_t *checks = json_object_get(results, "checks");
     bool strict = is_strict(results);
@@ -225,14 +342,18 @@ int mx_report_write_junit(const json_t *results, FILE *f) {
     json_array_foreach(checks, i, check) {
         enum mx_verdict v = verdict_of(check);
         all_failures += mx_verdict_is_failure(v, strict);
-        all_skipped += v == MX_VERDICT_SKIP || v == MX_VERDICT_XFAIL;
+        all_skipped += v == MX_VERDICT_SKIP || v == MX_VERDICT_XFAIL ||
+                       v == MX_VERDICT_BLOCKED || v == MX_VERDICT_NOT_RUN;
         all_time += num(check, "duration_ms") / 1000.0;
     }
     fputs("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n", f);
     fprintf(f,
             "<testsuites name=\"device-conformance\" tests=\"%zu\" failures=\"%zu\" "
-            "errors=\"0\" skipped=\"%zu\" time=\"%.3f\">\n",
-            json_array_size(checks), all_failures, all_skipped, all_time);
+            "errors=\"%d\" skipped=\"%zu\" time=\"%.3f\">\n",
+            json_array_size(checks) + !run_judged(results), all_failures,
+            !run_judged(results), all_skipped, all_time);
+    if (!run_judged(results))
+        put_junit_run_error(f, results);
     json_array_foreach(groups, gi, g) {
         const char *group = json_string_value(g);
         size_t tests = 0, failures = 0, skipped = 0;
@@ -245,7 +366,8 @@ int mx_report_write_junit(const json_t *results, FILE *f) {
             v = verdict_of(check);
             tests++;
             failures += mx_verdict_is_failure(v, strict);
-            skipped += v == MX_VERDICT_SKIP || v == MX_VERDICT_XFAIL;
+            skipped += v == MX_VERDICT_SKIP || v == MX_VERDICT_XFAIL ||
+                       v == MX_VERDICT_BLOCKED || v == MX_VERDICT_NOT_RUN;
             time += num(check, "duration_ms") / 1000.0;
         }
         fputs("  <testsuite name=\"", f);
@@ -259,10 +381,10 @@ int mx_report_write_junit(const json_t *results, FILE *f) {
         mx_put_xml(f, str(results, "target"));
         fputs("\"/>\n      <property name=\"spec_version\" value=\"", f);
         mx_put_xml(f, str(results, "spec_version"));
-        fprintf(
-            f,
-            "\"/>\n      <property name=\"strict\" value=\"%s\"/>\n    </properties>\n",
-            strict ? "true" : "false");
+        fprintf(f, "\"/>\n      <property name=\"strict\" value=\"%s\"/>\n",
+                strict ? "true" : "false");
+        put_junit_run_properties(f, results);
+        fputs("    </properties>\n", f);
         json_array_foreach(checks, i, check) {
             enum mx_verdict v;
             size_t j;
@@ -285,10 +407,13 @@ int mx_report_write_junit(const json_t *results, FILE *f) {
                 mx_put_xml(f, text ? text : "");
                 fputs("</failure>\n", f);
                 free(text);
-            } else if (v == MX_VERDICT_SKIP || v == MX_VERDICT_XFAIL) {
+            } else if (v == MX_VERDICT_SKIP || v == MX_VERDICT_XFAIL ||
+                       v == MX_VERDICT_BLOCKED || v == MX_VERDICT_NOT_RUN) {
                 fputs("      <skipped message=\"", f);
                 if (v == MX_VERDICT_XFAIL)
                     fputs("expected failure: ", f);
+                if (v == MX_VERDICT_NOT_RUN)
+                    fputs("not run: ", f);
                 mx_put_xml(f, str(check, "reason"));
                 fputs("\"/>\n", f);
             }
@@ -296,6 +421,11 @@ int mx_report_write_junit(const json_t *results, FILE *f) {
                 v == MX_VERDICT_XFAIL) {
                 fprintf(f, "      <system-out>verdict: %s (%s)\n", mx_verdict_name(v),
                         str(check, "id"));
+                if (*str(check, "link")) {
+                    fputs("spec: ", f);
+                    mx_put_xml(f, str(check, "link"));
+                    fputc('\n', f);
+                }
                 json_array_foreach(json_object_get(check, "messages"), j, o) {
                     mx_put_xml(f, json_string_value(o));
                     fputc('\n', f);
@@ -340,15 +470,26 @@ int mx_report_write_tap(const json_t *results, FILE *f) {
     size_t i, j;
     json_t *check, *o;
 
+    if (strcmp(str(results, "verdict"), "not judged") == 0) {
+        fputs("TAP version 13\nBail out! ", f);
+        put_tap_text(f, str(results, "reason"));
+        fputc('\n', f);
+        return ferror(f) ? -1 : 0;
+    }
     fprintf(f, "TAP version 13\n1..%zu\n", json_array_size(checks));
+    if (tls_off(results))
+        fprintf(f, "# %s\n", tls_note);
     json_array_foreach(checks, i, check) {
         enum mx_verdict v = verdict_of(check);
         bool bad = mx_verdict_is_failure(v, strict) || v == MX_VERDICT_XFAIL;
 
         fprintf(f, "%s %zu - %s %s", bad ? "not ok" : "ok", i + 1, str(check, "id"),
                 str(check, "test"));
-        if (v == MX_VERDICT_SKIP) {
+        if (v == MX_VERDICT_SKIP || v == MX_VERDICT_BLOCKED) {
             fputs(" # SKIP ", f);
+            put_tap_text(f, str(check, "reason"));
+        } else if (v == MX_VERDICT_NOT_RUN) {
+            fputs(" # SKIP not run: ", f);
             put_tap_text(f, str(check, "reason"));
         } else if (v == MX_VERDICT_XFAIL || v == MX_VERDICT_XPASS) {
             fputs(v == MX_VERDICT_XFAIL ? " # TODO expected failure: "
@@ -357,10 +498,16 @@ int mx_report_write_tap(const json_t *results, FILE *f) {
             put_tap_text(f, str(check, "reason"));
         }
         fputc('\n', f);
-        if (v == MX_VERDICT_PASS || v == MX_VERDICT_SKIP)
+        if (v == MX_VERDICT_PASS || v == MX_VERDICT_SKIP || v == MX_VERDICT_BLOCKED ||
+            v == MX_VERDICT_NOT_RUN)
             continue;
         fprintf(f, "  ---\n  verdict: %s\n  level: %s\n  duration_ms: %lld\n",
                 mx_verdict_name(v), str(check, "level"), num(check, "duration_ms"));
+        if (*str(check, "link")) {
+            fputs("  link: ", f);
+            put_yaml_string(f, str(check, "link"));
+            fputc('\n', f);
+        }
         if (json_array_size(json_object_get(check, "messages")) > 0) {
             fputs("  messages:\n", f);
             json_array_foreach(json_object_get(check, "messages"), j, o) {
@@ -379,11 +526,26 @@ int mx_report_write_tap(const json_t *results, FILE *f) {
         }
         fputs("  ...\n", f);
     }
+    {
+        char *phrase = mx_verdict_phrase(results, false);
+        fprintf(f, "# verdict: %s (exit %lld)\n", phrase ? phrase : "",
+                num(results, "exit_status"));
+        free(phrase);
+    }
+    if (!run_judged(results)) {
+        fputs("Bail out! ", f);
+        put_tap_text(f, str(results, "verdict"));
+        if (*str(results, "reason")) {
+            fputs(": ", f);
+            put_tap_text(f, str(results, "reason"));
+        }
+        fputc('\n', f);
+    }
     return ferror(f) ? -1 : 0;
 }
 
-static const char *const totals_order[] = {"pass", "fail",  "warn",  "skip",
-                                           "info", "xfail", "xpass", NULL};
+static const char *const totals_order[] = {"pass",  "fail",  "warn",    "skip",    "info",
+                                           "xfail", "xpass", "blocked", "not_run", NULL};
 
 static void put_md_list(FILE *f, const json_t *checks, enum mx_verdict want,
                         const char *heading) {
@@ -396,7 +558,12 @@ static void put_md_list(FILE *f, const json_t *checks, enum mx_verdict want,
         if (n++ == 0)
             fprintf(f, "\n## %s\n\n", heading);
         fprintf(f, "- `%s` — `%s` — ", str(check, "id"), str(check, "test"));
-        put_first_line(f, check, mx_put_md);
+        if (want == MX_VERDICT_BLOCKED || want == MX_VERDICT_NOT_RUN)
+            mx_put_md(f, str(check, "reason"));
+        else
+            put_first_line(f, check, mx_put_md);
+        if (*str(check, "link"))
+            fprintf(f, " ([spec](%s))", str(check, "link"));
         fputc('\n', f);
     }
 }
@@ -457,21 +624,74 @@ int mx_report_write_summary(const json_t *results, FILE *f) {
     size_t gi, i;
     json_t *g, *check;
 
+    char *phrase = mx_verdict_phrase(results, true);
+
     fputs("# Device management conformance: ", f);
     mx_put_md(f, str(results, "target"));
-    fprintf(f, "\n\n**%s** (exit %lld):",
-            num(results, "exit_status") == 0 ? "CONFORMANT" : "NOT CONFORMANT",
-            num(results, "exit_status"));
+    if (strcmp(str(results, "verdict"), "not judged") == 0) {
+        fprintf(f, "\n\n**NOT JUDGED** (exit %lld): the run could not judge the server: ",
+                num(results, "exit_status"));
+        mx_put_md(f, str(results, "reason"));
+        fprintf(f, ". Spec %s, started %s.\n", str(results, "spec_version"),
+                str(results, "started"));
+        if (tls_off(results))
+            fprintf(f, "\n**Note:** %s.\n", tls_note);
+        free(phrase);
+        json_decref(groups);
+        return ferror(f) ? -1 : 0;
+    }
+    fputs("\n\n**", f);
+    /* "CONFORMANT (partial: ...)": the bold part is the verdict word. */
+    {
+        const char *paren = phrase ? strstr(phrase, " (partial") : NULL;
+        if (paren)
+            fprintf(f, "%.*s**%s", (int)(paren - phrase), phrase, paren);
+        else
+            fprintf(f, "%s**", phrase ? phrase : "");
+    }
+    free(phrase);
+    fprintf(f, " (exit %lld):", num(results, "exit_status"));
     for (i = 0; totals_order[i]; i++)
         fprintf(f, "%s %lld %s", i ? "," : "", num(totals, totals_order[i]),
                 totals_order[i]);
     fprintf(f, ". Spec %s, strict %s, started %s, %.1f s.\n",
             str(results, "spec_version"), is_strict(results) ? "on" : "off",
             str(results, "started"), num(results, "duration_ms") / 1000.0);
+    if (*str(results, "reason")) {
+        fputs("\n", f);
+        mx_put_md(f, str(results, "verdict"));
+        fputs(": ", f);
+        mx_put_md(f, str(results, "reason"));
+        fputs("\n", f);
+    }
+    if (num(results, "exit_status") == MX_EXIT_NO_CHECK_JUDGED &&
+        strcmp(str(results, "verdict"), "no check judged") == 0)
+        fputs("\nNo check judged the server (every check skipped or not run, or the "
+              "selection matched nothing): this run gives no verdict.\n",
+              f);
+    if (json_is_true(json_object_get(results, "partial")))
+        fprintf(f,
+                "\nPartial verdict: %lld of the %lld requirements that apply at spec %s "
+                "were judged (a selection, or skipped checks).\n",
+                num(json_object_get(results, "requirements"), "judged"),
+                num(json_object_get(results, "requirements"), "applicable"),
+                str(results, "spec_version"));
+    if (json_object_size(json_object_get(results, "blocked")) > 0) {
+        fputs("\n**Blocked:** ", f);
+        put_blocked(f, results, mx_put_md);
+        fputs(": each could not reach its own question because that requirement broke "
+              "(it is charged there).\n",
+              f);
+    }
+    if (tls_off(results))
+        fprintf(f, "\n**Note:** %s.\n", tls_note);
 
     put_md_list(f, checks, MX_VERDICT_FAIL, "Failures");
     put_md_list(f, checks, MX_VERDICT_XPASS, "Listed as expected to fail, but passed");
     put_md_list(f, checks, MX_VERDICT_WARN, "Warnings (SHOULD)");
+    put_md_list(f, checks, MX_VERDICT_BLOCKED,
+                "Blocked (by the failure of another requirement)");
+    put_md_list(f, checks, MX_VERDICT_NOT_RUN, "Not run");
 
     fputs("\n## Compliance by requirement group\n\n"
           "| group | MUST pass/total | SHOULD pass/total | INFO | skipped |\n"
@@ -486,7 +706,8 @@ int mx_report_write_summary(const json_t *results, FILE *f) {
             const char *level = str(check, "level");
             if (strcmp(str(check, "group"), group) != 0)
                 continue;
-            if (v == MX_VERDICT_SKIP) {
+            if (v == MX_VERDICT_SKIP || v == MX_VERDICT_BLOCKED ||
+                v == MX_VERDICT_NOT_RUN) {
                 skipped++;
             } else if (strcmp(level, "MUST") == 0) {
                 must++;
@@ -511,9 +732,9 @@ int mx_report_write_summary(const json_t *results, FILE *f) {
 /* Verdict precedence when one requirement has several checks. */
 static int severity(int v) {
     static const int rank[MX_VERDICT_COUNT] = {
-        [MX_VERDICT_SKIP] = 0,  [MX_VERDICT_PASS] = 1, [MX_VERDICT_INFO] = 2,
-        [MX_VERDICT_XFAIL] = 3, [MX_VERDICT_WARN] = 4, [MX_VERDICT_XPASS] = 5,
-        [MX_VERDICT_FAIL] = 6};
+        [MX_VERDICT_SKIP] = 0, [MX_VERDICT_NOT_RUN] = 1, [MX_VERDICT_BLOCKED] = 2,
+        [MX_VERDICT_PASS] = 3, [MX_VERDICT_INFO] = 4,    [MX_VERDICT_XFAIL] = 5,
+        [MX_VERDICT_WARN] = 6, [MX_VERDICT_XPASS] = 7,   [MX_VERDICT_FAIL] = 8};
     return v < 0 ? -1 : rank[v];
 }
 
@@ -554,6 +775,8 @@ static const char html_head[] =
     ".v-warn{background:#ffe082;color:#6d4c00}.v-skip{background:#e0e0e0;color:#555}\n"
     ".v-info{background:#bbdefb;color:#0d47a1}.v-xfail{background:#e1bee7;color:#4a148c}"
     "\n"
+    ".v-blocked{background:#b0bec5;color:#263238}.v-not_run{background:#f5f5f5;"
+    "color:#b71c1c;border:1px dashed #b71c1c}\n"
     ".v-xpass{background:#ffcc80;color:#7a3e00}.v-none{background:repeating-linear-"
     "gradient(45deg,#eee,#eee 4px,#fff 4px,#fff 8px);color:#888}\n"
     "table{border-collapse:collapse;width:100%}td,th{border-bottom:1px solid #eee;"
@@ -723,6 +946,11 @@ static void put_html_check_details(FILE *f, const json_t *check, bool open) {
     put_first_line(f, check, mx_put_xml);
     fputs("</summary>\n<p>", f);
     mx_put_xml(f, str(check, "description"));
+    if (*str(check, "link")) {
+        fputs(" <a class=\"spec\" href=\"", f);
+        mx_put_xml(f, str(check, "link"));
+        fputs("\">spec</a>", f);
+    }
     fputs("</p>\n", f);
     if (json_array_size(json_object_get(check, "spec_notes")) > 0) {
         fputs("<ul class=\"spec-notes\">", f);
@@ -761,7 +989,7 @@ static void put_html_matrix(FILE *f, const json_t *checks) {
     for (i = 0; totals_order[i]; i++)
         fprintf(f, "<span class=\"cell v-%s\">%s</span>", totals_order[i],
                 totals_order[i]);
-    fputs("<span class=\"cell v-none\">not run</span></p>\n", f);
+    fputs("<span class=\"cell v-none\">no check</span></p>\n", f);
     for (i = 0; i < n; i++) {
         const struct mx_requirement *req = mx_catalog_at(i);
         int worst = -1;
@@ -791,7 +1019,7 @@ static void put_html_matrix(FILE *f, const json_t *checks) {
             fputs("\" ", f);
         }
         fprintf(f, "title=\"%s %s: ", mx_level_name(req->level),
-                worst < 0 ? "not run" : mx_verdict_name((enum mx_verdict)worst));
+                worst < 0 ? "no check" : mx_verdict_name((enum mx_verdict)worst));
         mx_put_xml(f, req->rule);
         fputs("\">", f);
         mx_put_xml(f, req->id);
@@ -816,9 +1044,48 @@ int mx_report_write_html(const json_t *results, FILE *f) {
     fprintf(f, ", strict %s, started ", is_strict(results) ? "on" : "off");
     mx_put_xml(f, str(results, "started"));
     fprintf(f, ", %.1f s.</p>\n", num(results, "duration_ms") / 1000.0);
-    fprintf(f, "<p id=\"verdict\" class=\"verdict %s\">%s (exit %lld)</p>\n",
-            conformant ? "ok" : "bad", conformant ? "CONFORMANT" : "NOT CONFORMANT",
-            num(results, "exit_status"));
+    {
+        char *phrase = mx_verdict_phrase(results, true);
+        fprintf(f, "<p id=\"verdict\" class=\"verdict %s\">", conformant ? "ok" : "bad");
+        mx_put_xml(f, strcmp(str(results, "verdict"), "not judged") == 0 ? "NOT JUDGED"
+                      : phrase                                           ? phrase
+                                                                         : "");
+        fprintf(f, " (exit %lld)</p>\n", num(results, "exit_status"));
+        free(phrase);
+    }
+    if (strcmp(str(results, "verdict"), "not judged") == 0) {
+        fputs("<p id=\"reason\">The run could not judge the server: ", f);
+        mx_put_xml(f, str(results, "reason"));
+        fputs("</p>\n", f);
+    } else if (*str(results, "reason")) {
+        fputs("<p id=\"reason\">", f);
+        mx_put_xml(f, str(results, "verdict"));
+        fputs(": ", f);
+        mx_put_xml(f, str(results, "reason"));
+        fputs("</p>\n", f);
+    }
+    if (num(results, "exit_status") == MX_EXIT_NO_CHECK_JUDGED &&
+        strcmp(str(results, "verdict"), "no check judged") == 0)
+        fputs("<p id=\"reason\">No check judged the server (every check skipped or not "
+              "run, or the selection matched nothing): this run gives no verdict.</p>\n",
+              f);
+    if (json_is_true(json_object_get(results, "partial")))
+        fprintf(f,
+                "<p id=\"partial\">Partial verdict: %lld of the %lld requirements that "
+                "apply at spec %s were judged.</p>\n",
+                num(json_object_get(results, "requirements"), "judged"),
+                num(json_object_get(results, "requirements"), "applicable"),
+                str(results, "spec_version"));
+    if (json_object_size(json_object_get(results, "blocked")) > 0) {
+        fputs("<p id=\"blocked\"><b>Blocked:</b> ", f);
+        put_blocked(f, results, mx_put_xml);
+        fputs(".</p>\n", f);
+    }
+    if (tls_off(results)) {
+        fputs("<p id=\"tls\"><b>Note:</b> ", f);
+        mx_put_xml(f, tls_note);
+        fputs(".</p>\n", f);
+    }
     fputs("<ul id=\"totals\">", f);
     for (i = 0; totals_order[i]; i++)
         fprintf(f,
@@ -855,6 +1122,11 @@ int mx_report_write_html(const json_t *results, FILE *f) {
                 v, v, v);
         mx_put_xml(f, str(check, "id"));
         fputs("</code>", f);
+        if (*str(check, "link")) {
+            fputs(" <a class=\"spec\" href=\"", f);
+            mx_put_xml(f, str(check, "link"));
+            fputs("\">spec</a>", f);
+        }
         put_html_note_badges(f, check);
         fprintf(f, "</td><td>%s</td><td><code>", str(check, "level"));
         mx_put_xml(f, test_name(check));
@@ -866,7 +1138,8 @@ int mx_report_write_html(const json_t *results, FILE *f) {
             fputs(j ? "<br>" : "", f);
             mx_put_xml(f, json_string_value(o));
         }
-        if (strcmp(v, "info") != 0 && strcmp(v, "skip") != 0 && strcmp(v, "pass") != 0) {
+        if (strcmp(v, "info") != 0 && strcmp(v, "skip") != 0 && strcmp(v, "pass") != 0 &&
+            strcmp(v, "blocked") != 0 && strcmp(v, "not_run") != 0) {
             fputs(" ", f);
             put_first_line(f, check, mx_put_xml);
         }

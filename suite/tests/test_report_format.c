@@ -51,6 +51,9 @@ Test(report_format, verdicts) {
     cr_assert_eq(mx_verdict_for(MX_MUST, MX_OUTCOME_SKIPPED, true), MX_VERDICT_SKIP);
     cr_assert_eq(mx_verdict_for(MX_MUST, MX_OUTCOME_FAILED, true), MX_VERDICT_XFAIL);
     cr_assert_eq(mx_verdict_for(MX_SHOULD, MX_OUTCOME_PASSED, true), MX_VERDICT_XPASS);
+    cr_assert_eq(mx_verdict_for(MX_MUST, MX_OUTCOME_BLOCKED, true), MX_VERDICT_BLOCKED);
+    cr_assert_eq(mx_verdict_for(MX_SHOULD, MX_OUTCOME_NOT_RUN, false),
+                 MX_VERDICT_NOT_RUN);
     for (int v = 0; v < MX_VERDICT_COUNT; v++)
         cr_assert_eq(mx_verdict_parse(mx_verdict_name((enum mx_verdict)v)), v);
     cr_assert_eq(mx_verdict_parse("nope"), -1);
@@ -72,8 +75,47 @@ Test(report_format, exit_status) {
     cr_assert_eq(mx_exit_status_for(t, false), 0);
     cr_assert_eq(mx_exit_status_for(t, true), 1);
     t[MX_VERDICT_XPASS] = 0;
+    t[MX_VERDICT_NOT_RUN] = 1;
+    cr_assert_eq(mx_exit_status_for(t, false), 1,
+                 "a check not run leaves a rule unjudged");
+    t[MX_VERDICT_NOT_RUN] = 0;
+    t[MX_VERDICT_BLOCKED] = 1;
+    cr_assert_eq(mx_exit_status_for(t, false), 0, "blocked fails through its blocker");
     t[MX_VERDICT_FAIL] = 1;
     cr_assert_eq(mx_exit_status_for(t, false), 1);
+}
+
+/* No check judged the server: no verdict, a status of its own. */
+Test(report_format, exit_status_nothing_judged) {
+    size_t t[MX_VERDICT_COUNT] = {0};
+
+    cr_assert_eq(mx_exit_status_for(t, false), MX_EXIT_NO_CHECK_JUDGED,
+                 "a filter that matched nothing");
+    t[MX_VERDICT_SKIP] = 5;
+    t[MX_VERDICT_NOT_RUN] = 2;
+    t[MX_VERDICT_BLOCKED] = 1;
+    cr_assert_eq(mx_exit_status_for(t, true), MX_EXIT_NO_CHECK_JUDGED);
+    t[MX_VERDICT_INFO] = 1;
+    cr_assert_eq(mx_exit_status_for(t, false), 1, "judged, but checks were not run");
+}
+
+Test(report_format, url_credentials) {
+    static const struct {
+        const char *in, *out;
+    } cases[] = {
+        {"http://user:secret@host:8008/x", "http://<redacted>@host:8008/x"},
+        {"https://a@b@host", "https://<redacted>@host"},
+        {"http://host/path@x", "http://host/path@x"},
+        {"http://127.0.0.1:8008", "http://127.0.0.1:8008"},
+        {"cannot reach http://u:p@h:1: refused; see https://x:y@z/",
+         "cannot reach http://<redacted>@h:1: refused; see https://<redacted>@z/"},
+        {"no url here", "no url here"},
+    };
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        char *got = mx_url_safe(cases[i].in);
+        cr_assert_str_eq(got, cases[i].out);
+        free(got);
+    }
 }
 
 Test(report_format, text_clean) {
@@ -229,7 +271,18 @@ static json_t *sample_results(bool strict) {
     cr_assert_not_null(doc, "%s", error.text);
     json_array_foreach(json_object_get(doc, "checks"), i, check) {
         json_object_set_new(check, "spec_notes", json_array());
+        json_object_set_new(check, "link", json_null());
+        json_object_set_new(check, "blocked_by", json_null());
     }
+    json_object_set_new(json_object_get(doc, "totals"), "blocked", json_integer(0));
+    json_object_set_new(json_object_get(doc, "totals"), "not_run", json_integer(0));
+    json_object_set_new(doc, "verdict", json_string("not conformant"));
+    json_object_set_new(doc, "reason", json_null());
+    json_object_set_new(doc, "requirements",
+                        json_pack("{s:i, s:i}", "judged", 5, "applicable", 5));
+    json_object_set_new(doc, "partial", json_false());
+    json_object_set_new(doc, "blocked", json_object());
+    json_object_set_new(doc, "tls_verification", json_string("on"));
     return doc;
 }
 

@@ -30,6 +30,41 @@ static void on_init_skip(void) {
 Test(list, LIST_OK) {
     mx_record_exchange("GET", "/_matrix/client/v3/devices?access_token=" SECRET, NULL,
                        200, "application/json", "{\"devices\":[]}", 1.5);
+    /* A cross-cutting rule with no check in this run: a synthesized
+     * err/ERR_JSON__observed check fails; LIST-OK itself still passes. */
+    mx_record_crosscut("ERR-JSON", "GET", "/_matrix/client/v3/devices", 200,
+                       "Content-Type text/plain");
+}
+
+/* Passes on its own; the ERR-SHAPE observations of other checks fail it. */
+Test(err, ERR_SHAPE) {}
+
+/* Cannot reach its question: blocked by LIST-SELF, charged to LIST-SELF
+ * (not in this run: synthesized). */
+Test(get, GET_OK) {
+    mx_record_exchange("GET", "/_matrix/client/v3/devices", NULL, 500, "application/json",
+                       "{\"errcode\":\"M_UNKNOWN\"}", 1.0);
+    mx_record_blocked("LIST-SELF", "GET /devices answered 500");
+    cr_assert_fail("[GET-OK] [blocked by LIST-SELF] GET /devices answered 500");
+}
+
+/* An assertion of its own failed first: a plain failure. */
+Test(get, GET_ENCODED) {
+    cr_expect(0, "[GET-ENCODED] its own rule broke first");
+    mx_record_blocked("LIST-SELF", "GET /devices answered 500 again");
+    cr_assert_fail("[GET-ENCODED] [blocked by LIST-SELF] GET /devices answered 500");
+}
+
+/* Never started its work. */
+Test(put, PUT_EMPTY) {
+    mx_record_not_run("the run's --deadline passed before this check started");
+    cr_skip_test("not run");
+}
+
+/* Today's harness: the deadline stops the check with an assertion. */
+Test(put, PUT_UNICODE) {
+    cr_assert_fail("[PUT-UNICODE] not run: the run's --deadline passed before this check "
+                   "started");
 }
 
 Test(uia, UIA_WRONG_PASSWORD__delete_devices) {
@@ -37,6 +72,8 @@ Test(uia, UIA_WRONG_PASSWORD__delete_devices) {
         "POST", "/_matrix/client/v3/delete_devices",
         "{\"auth\":{\"type\":\"m.login.password\",\"password\":\"hunter2\"}}", 200,
         "application/json", "{}", 2.0);
+    mx_record_crosscut("ERR-SHAPE", "POST", "/_matrix/client/v3/delete_devices", 400,
+                       "no \"error\" string");
     cr_expect(0, "expected 401, got 200 <&>\nsecond line");
     cr_expect(0, "token " SECRET " leaked");
 }
@@ -146,15 +183,131 @@ static void check_spec_notes(const char *dir, const json_t *results) {
                 "LIST-OK: a spec note where the spec has none");
     expect_that(json_array_size(json_object_get(uia, "spec_notes")) == 0,
                 "UIA-WRONG-PASSWORD: a spec note where the spec has none");
-    expect_that(summary && strstr(summary, "- **1.17** `updateDevice` changed: The "
-                                           "ability to create new devices was added. "
-                                           "Requirements: `PUT-UNKNOWN-ERRCODE` (warn)"),
+    expect_that(summary && strstr(summary,
+                                  "- **1.17** `updateDevice` changed: The "
+                                  "ability to create new devices was added. "
+                                  "Requirements: `ERR-JSON` (fail), `ERR-SHAPE` (fail), "
+                                  "`PUT-EMPTY` (not_run), `PUT-UNICODE` "
+                                  "(not_run), `PUT-UNKNOWN-ERRCODE` (warn)"),
                 "summary.md: no spec version note for PUT-UNKNOWN-ERRCODE");
     expect_that(html && strstr(html, "<code>PUT-UNKNOWN-ERRCODE</code><details "
                                      "class=\"sn\">"),
                 "report.html: no spec note badge next to PUT-UNKNOWN-ERRCODE");
     free(summary);
     free(html);
+}
+
+#define LINK                                                                             \
+    "https://spec.matrix.org/v1.17/client-server-api/#post_matrixclientv3delete_devices"
+
+/* Cross-cutting charges, blocked and not-run checks, links, and the console. */
+static void check_new_verdicts(const char *dir) {
+    char path[4096];
+    json_t *results;
+    const json_t *c;
+    char *console = slurp(dir, "console.txt");
+    const char *m;
+
+    snprintf(path, sizeof(path), "%s/results.json", dir);
+    results = json_load_file(path, 0, NULL);
+    if (!results || !console) {
+        expect_that(false, "no results.json or console.txt");
+        goto out;
+    }
+    c = check_of_test(results, "err/ERR_SHAPE");
+    m = json_string_value(json_array_get(json_object_get(c, "messages"), 0));
+    expect_that(m && strcmp(m,
+                            "[ERR-SHAPE] seen in uia/UIA_WRONG_PASSWORD__delete_devices: "
+                            "POST /_matrix/client/v3/delete_devices -> 400: no "
+                            "\"error\" string") == 0,
+                "ERR-SHAPE does not say where its violation was seen");
+    c = check_of_test(results, "uia/UIA_WRONG_PASSWORD__delete_devices");
+    expect_that(json_array_size(json_object_get(c, "messages")) == 2,
+                "the check that saw a cross-cut violation got it among its own messages");
+    expect_that(strcmp(json_string_value(json_object_get(c, "link")), LINK) == 0,
+                "UIA-WRONG-PASSWORD has no versioned spec link");
+    c = check_of_test(results, "get/GET_OK");
+    expect_that(strcmp(json_string_value(json_object_get(c, "reason")),
+                       "blocked by LIST-SELF: GET /devices answered 500") == 0,
+                "GET-OK: wrong blocked reason");
+    expect_that(
+        strcmp(json_string_value(json_object_get(c, "blocked_by")), "LIST-SELF") == 0,
+        "GET-OK: no blocked_by");
+    c = check_of_test(results, "list/LIST_SELF__observed");
+    expect_that(json_array_size(json_object_get(c, "messages")) == 2,
+                "LIST-SELF does not list both checks it blocked");
+    expect_that(json_integer_value(json_object_get(json_object_get(results, "blocked"),
+                                                   "LIST-SELF")) == 1,
+                "results.json blocked summary");
+    expect_that(json_is_true(json_object_get(results, "partial")), "not partial");
+    expect_that(strcmp(json_string_value(json_object_get(results, "verdict")),
+                       "not conformant") == 0,
+                "verdict is not \"not conformant\"");
+    expect_that(strstr(console, "\nBLOCKD GET-OK ") != NULL, "no BLOCKD console line");
+    expect_that(strstr(console, "\nNOTRUN PUT-EMPTY ") != NULL, "no NOTRUN console line");
+    expect_that(strstr(console, "       spec: " LINK "\n") != NULL,
+                "no spec link under the failing console line");
+    expect_that(strstr(console,
+                       "       request: POST /_matrix/client/v3/delete_devices -> "
+                       "200\n") != NULL,
+                "the failing console line does not name its request");
+    expect_that(
+        strstr(console, "NOT CONFORMANT (partial: 13 of 67 requirements judged)") != NULL,
+        "no partial verdict on the console");
+    expect_that(strstr(console, "\nblocked: 1 check, by LIST-SELF (1)\n") != NULL,
+                "the closing lines do not say what blocked");
+    expect_that(strstr(console, "hunter3") == NULL, "the URL's password on the console");
+    {
+        char *summary = slurp(dir, "summary.md"), *html = slurp(dir, "report.html");
+        expect_that(summary && strstr(summary, "**Blocked:** 1 check, by LIST-SELF (1)"),
+                    "summary.md does not say what blocked");
+        expect_that(html && strstr(html, "<b>Blocked:</b> 1 check, by LIST-SELF (1)"),
+                    "report.html does not say what blocked");
+        free(summary);
+        free(html);
+    }
+out:
+    json_decref(results);
+    free(console);
+}
+
+/* A run that could not judge the server replaces an earlier run's reports
+ * with its own, in a report folder that did not exist yet. */
+static void check_unjudged(const char *base) {
+    char dir[4096], path[4200];
+    struct mx_report_config cfg = {.target = "https://bob:hunter3@example.org",
+                                   .spec_version = 117};
+    static const char *const files[] = {"results.json", "junit.xml", "results.tap",
+                                        "summary.md", "report.html"};
+    json_t *results;
+
+    snprintf(dir, sizeof(dir), "%s/new/reports", base);
+    cfg.dir = dir;
+    expect_that(mx_report_write_unjudged(&cfg, 3, "cannot reach it: refused") == 0,
+                "mx_report_write_unjudged failed");
+    snprintf(path, sizeof(path), "%s/results.json", dir);
+    results = json_load_file(path, 0, NULL);
+    expect_that(results &&
+                    json_integer_value(json_object_get(results, "exit_status")) == 3 &&
+                    strcmp(json_string_value(json_object_get(results, "verdict")),
+                           "not judged") == 0,
+                "unjudged results.json: wrong exit status or verdict");
+    json_decref(results);
+    for (size_t i = 0; i < sizeof(files) / sizeof(files[0]); i++) {
+        char *text = slurp(dir, files[i]);
+        expect_that(text && strstr(text, "cannot reach it: refused"),
+                    "an unjudged report does not say why");
+        expect_that(!text || !strstr(text, "hunter3"),
+                    "an unjudged report has the password");
+        free(text);
+    }
+    {
+        char *tap = slurp(dir, "results.tap"), *junit = slurp(dir, "junit.xml");
+        expect_that(tap && strstr(tap, "Bail out! cannot reach it"), "no TAP Bail out!");
+        expect_that(junit && strstr(junit, "<error message="), "no JUnit <error>");
+        free(tap);
+        free(junit);
+    }
 }
 
 static void check_outputs(const char *dir, int status) {
@@ -171,6 +324,13 @@ static void check_outputs(const char *dir, int status) {
         {"del/DEL_UNKNOWN", "xfail"},
         {"del/DEL_IDEMPOTENT", "xpass"},
         {"del/BULK_DELETE", "pass"},
+        {"err/ERR_SHAPE", "fail"},
+        {"err/ERR_JSON__observed", "fail"},
+        {"get/GET_OK", "blocked"},
+        {"get/GET_ENCODED", "fail"},
+        {"list/LIST_SELF__observed", "fail"},
+        {"put/PUT_EMPTY", "not_run"},
+        {"put/PUT_UNICODE", "not_run"},
     };
     static const char *const files[] = {"results.json", "junit.xml", "results.tap",
                                         "summary.md", "report.html"};
@@ -179,6 +339,7 @@ static void check_outputs(const char *dir, int status) {
     json_t *results, *schema;
 
     expect_that(status == 1, "exit status is not 1");
+    check_new_verdicts(dir);
     snprintf(path, sizeof(path), "%s/results.json", dir);
     results = json_load_file(path, 0, &jerr);
     expect_that(results != NULL, "results.json missing or not JSON");
@@ -188,8 +349,8 @@ static void check_outputs(const char *dir, int status) {
     schema = json_load_file(path, 0, &jerr);
     expect_that(schema && mx_schema_validate(schema, results, err, sizeof(err)) == 0,
                 "results.json does not validate against report-schema.json");
-    expect_that(json_array_size(json_object_get(results, "checks")) == 10,
-                "not 10 checks");
+    expect_that(json_array_size(json_object_get(results, "checks")) == 17,
+                "not 17 checks");
     for (size_t i = 0; i < sizeof(want) / sizeof(want[0]); i++) {
         const char *got = verdict_of_test(results, want[i].test);
         if (strcmp(got, want[i].verdict) != 0) {
@@ -206,6 +367,15 @@ static void check_outputs(const char *dir, int status) {
             continue;
         expect_that(strstr(text, SECRET) == NULL, "a registered secret reached a report");
         expect_that(strstr(text, "hunter2") == NULL, "a password reached a report");
+        expect_that(strstr(text, "hunter3") == NULL,
+                    "the password of the homeserver URL reached a report");
+        expect_that(strstr(text, LINK) != NULL, "a report misses the spec link");
+        expect_that(strstr(text, "not verified") != NULL ||
+                        strstr(text, "\"tls_verification\": \"off\"") != NULL,
+                    "a report does not say that certificates were not verified");
+        expect_that(strstr(text, "partial: 13 of 67 requirements judged") != NULL ||
+                        strstr(text, "\"partial\": true") != NULL,
+                    "a report does not give the partial verdict");
         expect_that(strstr(text, "UIA-WRONG-PASSWORD") != NULL,
                     "a report misses the failure");
         free(text);
@@ -220,8 +390,11 @@ int main(int argc, char **argv) {
     FILE *xf;
     struct criterion_test_set *tests;
     json_t *versions = json_pack("{s:[s]}", "versions", "v1.17");
-    json_t *capabilities = json_pack("{s:b}", "appservice", 0);
-    struct mx_report_config cfg = {.target = "http://127.0.0.1:1",
+    json_t *capabilities =
+        json_pack("{s:b, s:s}", "appservice", 0, "tls_verification", "off");
+    char console[4200];
+    int saved_stdout;
+    struct mx_report_config cfg = {.target = "http://alice:hunter3@127.0.0.1:1",
                                    .spec_version = 117,
                                    .strict = false,
                                    .versions = versions,
@@ -263,6 +436,11 @@ int main(int argc, char **argv) {
     mx_env_reload();
     mx_redact_secret(SECRET);
 
+    /* A catalogue anchor, as the catalogue's link column will give. */
+    mx_catalog_ensure();
+    ((struct mx_requirement *)mx_catalog_find("UIA-WRONG-PASSWORD"))->anchor =
+        "client-server-api/#post_matrixclientv3delete_devices";
+
     tests = criterion_initialize();
     if (mx_report_init(&cfg, err, sizeof(err)) < 0) {
         fprintf(stderr, "mx_report_init: %s\n", err);
@@ -272,12 +450,22 @@ int main(int argc, char **argv) {
     json_decref(capabilities);
     criterion_options.logging_threshold = CRITERION_IMPORTANT;
     fputs("test_report_hooks: most sample tests below fail on purpose\n", stderr);
+    /* The console lines go to console.txt for the checks below. */
+    snprintf(console, sizeof(console), "%s/console.txt", dir);
+    fflush(stdout);
+    saved_stdout = dup(STDOUT_FILENO);
+    if (saved_stdout < 0 || !freopen(console, "w", stdout))
+        return 99;
     if (criterion_handle_args(argc, argv, true))
         criterion_run_all_tests(tests);
     criterion_finalize(tests);
     status = mx_report_exit_status();
+    fflush(stdout);
+    dup2(saved_stdout, STDOUT_FILENO);
+    close(saved_stdout);
 
     check_outputs(dir, status);
+    check_unjudged(dir);
     if (problems == 0) {
         char cmd[4200];
         snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
