@@ -180,6 +180,11 @@ int main(int argc, char **argv) {
         options_free(&o);
         return 0;
     }
+    if (o.list_options) {
+        options_list(stdout);
+        options_free(&o);
+        return 0;
+    }
     if (o.version) {
         printf("device-conformance %s\n", MXDEV_VERSION);
         options_free(&o);

@@ -111,6 +111,9 @@ static const struct opt_def opts[] = {
      "this text (also -h)"},
     {"version", NULL, OPT_FLAG, F(version), NULL, NULL, NULL, 0, 0, NULL,
      "the suite's version"},
+    {"list-options", NULL, OPT_FLAG, F(list_options), NULL, NULL, NULL, 0, 0, NULL,
+     "the options above, one a line: name, then \"value\", \"optional\" or \"flag\" "
+     "(for scripts such as run-tests.sh)"},
 };
 
 #define N_OPTS (sizeof(opts) / sizeof(opts[0]))
@@ -595,7 +598,7 @@ void options_parse(struct options *o, int argc, char **argv) {
                             opts[k].name, c->name);
     }
 
-    if (o->help || o->version || o->list_requirements)
+    if (o->help || o->version || o->list_requirements || o->list_options)
         return;
     bool info_only = false;
     for (int k = 1; k < o->criterion_argc; k++) {
@@ -679,6 +682,14 @@ void options_usage(FILE *f) {
         "Exit status: 0 conformant, 1 conformance failures, 2 usage or configuration\n"
         "error, 3 homeserver unreachable or not speaking the Matrix client-server API.\n",
         f);
+}
+
+void options_list(FILE *f) {
+    for (size_t i = 0; i < N_OPTS; i++)
+        fprintf(f, "%s\t%s\n", opts[i].name,
+                !opts[i].arg                 ? "flag"
+                : opts[i].type == OPT_FORMAT ? "optional"
+                                             : "value");
 }
 
 /* ---- hand-off to the test processes ---- */

@@ -33,6 +33,7 @@ struct options {
     const char *list_requirements; /* NULL, "text" or "json" */
     bool help;
     bool version;
+    bool list_options;
 
     /* Derived by options_parse from the above. */
     char *url;             /* owned: --homeserver normalised (scheme lower-case, no
@@ -60,6 +61,8 @@ void options_fail_on_problems(const struct options *o);
 void options_die(const char *fmt, ...) __attribute__((format(printf, 1, 2), noreturn));
 
 void options_usage(FILE *f);
+/* The option names, one a line with "value", "optional" or "flag". */
+void options_list(FILE *f);
 
 /* Exports every option that has an MXDEV_* variable, so that the test
  * processes (and this process, through mx_env_reload) see them. */

@@ -75,11 +75,16 @@ static void probe_versions(const struct options *o, struct probe *pr) {
         unreachable("cannot reach %s: %s", o->display_url, r->transport_error);
     if (r->status >= 300 && r->status < 400) {
         const char *where = mx_header(r, "location");
+        static const char tail[] = "/_matrix/client/versions";
+        size_t n = where ? strlen(where) : 0, t = sizeof(tail) - 1;
+        /* A redirect of the whole server names the base URL to use. */
+        int base = n > t && strcmp(where + n - t, tail) == 0 ? (int)(n - t) : 0;
         unreachable(
             "%s answered GET /_matrix/client/versions with %ld, a redirect to %s; "
             "the suite does not follow redirects: point --homeserver at the final "
-            "URL",
-            o->display_url, r->status, where ? where : "(no Location header)");
+            "URL%s%.*s%s",
+            o->display_url, r->status, where ? where : "(no Location header)",
+            base ? " (" : "", base, base ? where : "", base ? ")" : "");
     }
     json_t *versions = json_object_get(r->json, "versions");
     if (r->status != 200 || !json_is_object(r->json) || !json_is_array(versions))
