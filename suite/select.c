@@ -120,7 +120,7 @@ int select_list_requirements(const struct options *o) {
             mx_requirement_link(r, o->spec_version, link, sizeof(link));
             json_array_append_new(
                 list,
-                json_pack("{s:s, s:s, s:s, s:o, s:o, s:b, s:s, s:o}", "id", r->id,
+                json_pack("{s:s, s:s, s:s, s:o, s:o, s:b, s:s, s:s, s:o}", "id", r->id,
                           "group", r->group, "level", mx_level_name(r->level), "since",
                           r->since ? json_string(mx_version_name(r->since)) : json_null(),
                           "until",
