@@ -126,7 +126,8 @@ int select_list_requirements(const struct options *o) {
                           "until",
                           r->until ? json_string(mx_version_name(r->until)) : json_null(),
                           "applies", mx_requirement_applies(r, o->spec_version), "rule",
-                          r->rule, "link", link[0] ? json_string(link) : json_null()));
+                          r->rule, "anchor", r->anchor, "link",
+                          link[0] ? json_string(link) : json_null()));
         }
         int rc = json_dumpf(list, stdout, JSON_INDENT(2));
         json_decref(list);
