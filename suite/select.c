@@ -118,16 +118,18 @@ int select_list_requirements(const struct options *o) {
         for (size_t i = 0; i < n; i++) {
             const struct mx_requirement *r = mx_catalog_at(i);
             mx_requirement_link(r, o->spec_version, link, sizeof(link));
-            json_array_append_new(
-                list,
-                json_pack("{s:s, s:s, s:s, s:o, s:o, s:b, s:s, s:s, s:o}", "id", r->id,
-                          "group", r->group, "level", mx_level_name(r->level), "since",
-                          r->since ? json_string(mx_version_name(r->since)) : json_null(),
-                          "until",
-                          r->until ? json_string(mx_version_name(r->until)) : json_null(),
-                          "applies", mx_requirement_applies(r, o->spec_version), "rule",
-                          r->rule, "anchor", r->anchor, "link",
-                          link[0] ? json_string(link) : json_null()));
+            json_t *row = json_pack(
+                "{s:s, s:s, s:s, s:o, s:o, s:b, s:s, s:s, s:o}", "id", r->id, "group",
+                r->group, "level", mx_level_name(r->level), "since",
+                r->since ? json_string(mx_version_name(r->since)) : json_null(), "until",
+                r->until ? json_string(mx_version_name(r->until)) : json_null(),
+                "applies", mx_requirement_applies(r, o->spec_version), "rule", r->rule,
+                "anchor", r->anchor, "link", link[0] ? json_string(link) : json_null());
+            /* A row that cannot be built must not vanish from the list. */
+            if (!row || json_array_append_new(list, row) < 0) {
+                json_decref(list);
+                return -1;
+            }
         }
         int rc = json_dumpf(list, stdout, JSON_INDENT(2));
         json_decref(list);
