@@ -209,6 +209,9 @@ echo "help: every option in --help and README"
 
 # ---- 8. run-tests.sh's own options ----
 rt=$MXDEV_SOURCE_DIR/run-tests.sh
+# Build options in the environment (CI sets MXDEV_WERROR) would make
+# run-tests.sh reconfigure the build tree the other tests are using.
+unset MXDEV_WERROR MXDEV_SANITIZE
 rt_run() {
     local name=$1
     shift
