@@ -416,15 +416,20 @@ static void parse_homeserver(struct options *o) {
         options_problem(o, "out of memory");
         return;
     }
-    /* The userinfo is a secret whatever else is wrong with the URL. */
+    /* Secrets whatever else is wrong with the URL: the password, and the
+     * userinfo with its '@' (so a user name is hidden in URLs, not in all text). */
     const char *slashes = strstr(o->homeserver, "://");
     const char *at =
         slashes ? memchr(slashes + 3, '@', strcspn(slashes + 3, "/?#")) : NULL;
     if (at) {
-        char *info = strndup(slashes + 3, (size_t)(at - slashes - 3));
+        char *info = strndup(slashes + 3, (size_t)(at - slashes - 2));
         char *colon = info ? strchr(info, ':') : NULL;
-        if (colon)
-            mx_redact_secret(colon + 1);
+        if (colon) {
+            /* The password alone ("...:secret@" without its '@'). */
+            char *alone = strndup(colon + 1, strlen(colon + 1) - 1);
+            mx_redact_secret(alone);
+            free(alone);
+        }
         mx_redact_secret(info);
         free(info);
     }

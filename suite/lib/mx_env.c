@@ -49,8 +49,8 @@ static long long_var(const char *name, long fallback, long min, long max) {
     return n;
 }
 
-/* "scheme://user:password@host...": the password, and the whole userinfo,
- * are secrets (the runner has checked the URL with libcurl already). */
+/* "scheme://user:password@host...": the password, and the userinfo with its
+ * '@', are secrets (the runner has checked the URL with libcurl already). */
 static void redact_userinfo(const char *url) {
     const char *start = url ? strstr(url, "://") : NULL;
     if (!start)
@@ -60,10 +60,14 @@ static void redact_userinfo(const char *url) {
     const char *at = memchr(start, '@', host_end);
     if (!at)
         return;
-    char *info = strndup(start, (size_t)(at - start));
+    char *info = strndup(start, (size_t)(at - start) + 1);
     char *colon = info ? strchr(info, ':') : NULL;
-    if (colon)
-        mx_redact_secret(colon + 1);
+    if (colon) {
+        /* The password alone ("...:secret@" without its '@'). */
+        char *password = strndup(colon + 1, strlen(colon + 1) - 1);
+        mx_redact_secret(password);
+        free(password);
+    }
     mx_redact_secret(info);
     free(info);
 }
