@@ -618,7 +618,7 @@ void options_parse(struct options *o, int argc, char **argv) {
     if (!o->homeserver)
         options_problem(o,
                         "no homeserver: give --homeserver URL or set MATRIX_HOMESERVER");
-    else
+    else if (o->homeserver[0])
         parse_homeserver(o);
     if (o->require_appservice && !o->as_registration)
         options_problem(o, "--require-appservice needs --as-registration FILE");

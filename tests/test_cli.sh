@@ -12,6 +12,7 @@
 #     give accounts, with none given, is exit 2 before any check;
 #   - --only/--group run exactly the selected checks; --list-requirements;
 #   - --help, --list-options and the README list the same options.
+# shellcheck disable=SC2154 # start_server assigns the URL variables (printf -v)
 source "$(dirname "$0")/lib.sh"
 FAULT=$MXDEV_BUILD_DIR/tests/fault-server
 
