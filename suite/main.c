@@ -125,18 +125,6 @@ static void arm_deadline(const struct options *o) {
     alarm((unsigned)(o->deadline_s * 2 + grace));
 }
 
-/* Whether criterion's own arguments ask only for information (--list,
- * --help, --version), which needs no homeserver. */
-static bool criterion_info_only(int argc, char **argv) {
-    for (int i = 1; i < argc; i++) {
-        if (strcmp(argv[i], "--list") == 0 || strcmp(argv[i], "-l") == 0 ||
-            strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0 ||
-            strcmp(argv[i], "--version") == 0)
-            return true;
-    }
-    return false;
-}
-
 static int run_criterion(int argc, char **argv, const char *pattern) {
     struct criterion_test_set *tests = criterion_initialize();
     /* The report layer prints one line per check and the reason of each
@@ -198,7 +186,7 @@ int main(int argc, char **argv) {
         options_free(&o);
         return status;
     }
-    if (criterion_info_only(o.criterion_argc, o.criterion_argv)) {
+    if (o.criterion_info_only) {
         options_fail_on_problems(&o);
         run_criterion(o.criterion_argc, o.criterion_argv, NULL);
         options_free(&o);

@@ -503,25 +503,13 @@ out:
 
 /* ---- parser ---- */
 
-void options_parse(struct options *o, int argc, char **argv) {
-    unsigned char given[N_OPTS] = {0};
+/* Reads argv up to "--"; returns the index of criterion's first argument. */
+static int parse_argv(struct options *o, int argc, char **argv, unsigned char *given) {
     int i;
-
-    memset(o, 0, sizeof(*o));
-    o->spec_version = 117;
-    o->timeout_s = 10;
-    o->report_dir = "reports";
-    o->users = json_array();
-    o->only = json_array();
-    o->groups = json_array();
-    o->problems = json_array();
-
     for (i = 1; i < argc; i++) {
         const char *a = argv[i];
-        if (strcmp(a, "--") == 0) {
-            i++;
-            break;
-        }
+        if (strcmp(a, "--") == 0)
+            return i + 1;
         if (strcmp(a, "-h") == 0) {
             o->help = true;
             continue;
@@ -541,16 +529,14 @@ void options_parse(struct options *o, int argc, char **argv) {
             continue;
         }
         given[d - opts]++;
-        const char *inline_value = a[2 + n] == '=' ? a + 3 + n : NULL;
-        const char *value = inline_value;
+        const char *value = a[2 + n] == '=' ? a + 3 + n : NULL;
         char origin[64];
         snprintf(origin, sizeof(origin), "--%s", d->name);
-        if (d->type == OPT_FLAG) {
-            if (inline_value) {
-                options_problem(o, "--%s takes no value", d->name);
-                continue;
-            }
-        } else if (d->type != OPT_FORMAT && !value) {
+        if (d->type == OPT_FLAG && value) {
+            options_problem(o, "--%s takes no value", d->name);
+            continue;
+        }
+        if (d->type != OPT_FLAG && d->type != OPT_FORMAT && !value) {
             if (i + 1 >= argc) {
                 options_problem(o, "--%s needs a value (%s)", d->name, d->arg);
                 continue;
@@ -559,19 +545,34 @@ void options_parse(struct options *o, int argc, char **argv) {
         }
         set_value(o, d, value, origin);
     }
-    /* Criterion's arguments: argv[0] plus everything after "--". */
-    o->criterion_argc = 1 + (argc - i);
-    o->criterion_argv = calloc((size_t)o->criterion_argc + 1, sizeof(char *));
-    if (o->criterion_argv) {
-        o->criterion_argv[0] = argv[0];
-        for (int k = i; k < argc; k++) {
-            o->criterion_argv[1 + k - i] = argv[k];
-            if (strcmp(argv[k], "--filter") == 0 || strncmp(argv[k], "--filter=", 9) == 0)
-                o->criterion_filter = true;
-        }
-    }
+    return i;
+}
 
-    /* The environment for options not given. */
+/* Criterion's arguments: argv[0] plus everything from first on. --list,
+ * --help and --version there ask only for information: no homeserver. */
+static void take_criterion_args(struct options *o, int argc, char **argv, int first) {
+    o->criterion_argc = 1 + (argc - first);
+    o->criterion_argv = calloc((size_t)o->criterion_argc + 1, sizeof(char *));
+    if (!o->criterion_argv) {
+        options_problem(o, "out of memory");
+        o->criterion_argc = 0;
+        return;
+    }
+    o->criterion_argv[0] = argv[0];
+    for (int k = first; k < argc; k++) {
+        const char *c = argv[k];
+        o->criterion_argv[1 + k - first] = argv[k];
+        if (strcmp(c, "--filter") == 0 || strncmp(c, "--filter=", 9) == 0)
+            o->criterion_filter = true;
+        if (strcmp(c, "--list") == 0 || strcmp(c, "-l") == 0 ||
+            strcmp(c, "--help") == 0 || strcmp(c, "-h") == 0 ||
+            strcmp(c, "--version") == 0)
+            o->criterion_info_only = true;
+    }
+}
+
+/* The environment variables of the options not given. */
+static void read_environment(struct options *o, const unsigned char *given) {
     for (size_t k = 0; k < N_OPTS; k++) {
         const struct opt_def *d = &opts[k];
         const char *v = d->env_in ? getenv(d->env_in) : NULL;
@@ -592,28 +593,36 @@ void options_parse(struct options *o, int argc, char **argv) {
             set_value(o, d, v, origin);
         }
     }
+}
 
-    /* Options that contradict each other. */
+static void check_conflicts(struct options *o, const unsigned char *given) {
     for (size_t k = 0; k < N_OPTS; k++) {
-        const struct opt_def *c =
-            opts[k].conflicts ? find_option(opts[k].conflicts, strlen(opts[k].conflicts))
-                              : NULL;
+        const char *other = opts[k].conflicts;
+        const struct opt_def *c = other ? find_option(other, strlen(other)) : NULL;
         if (c && given[k] && given[c - opts] && k < (size_t)(c - opts))
             options_problem(o, "--%s and --%s contradict each other: give one",
                             opts[k].name, c->name);
     }
+}
 
-    if (o->help || o->version || o->list_requirements || o->list_options)
-        return;
-    bool info_only = false;
-    for (int k = 1; k < o->criterion_argc; k++) {
-        const char *c = o->criterion_argv[k];
-        if (strcmp(c, "--list") == 0 || strcmp(c, "-l") == 0 ||
-            strcmp(c, "--help") == 0 || strcmp(c, "-h") == 0 ||
-            strcmp(c, "--version") == 0)
-            info_only = true;
-    }
-    if (info_only)
+void options_parse(struct options *o, int argc, char **argv) {
+    unsigned char given[N_OPTS] = {0};
+
+    memset(o, 0, sizeof(*o));
+    o->users = json_array();
+    o->only = json_array();
+    o->groups = json_array();
+    o->problems = json_array();
+    for (size_t k = 0; k < N_OPTS; k++)
+        if (opts[k].def)
+            set_value(o, &opts[k], opts[k].def, "the default");
+
+    take_criterion_args(o, argc, argv, parse_argv(o, argc, argv, given));
+    read_environment(o, given);
+    check_conflicts(o, given);
+
+    if (o->help || o->version || o->list_requirements || o->list_options ||
+        o->criterion_info_only)
         return;
     if (!o->homeserver)
         options_problem(o,

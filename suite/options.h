@@ -36,13 +36,14 @@ struct options {
     bool list_options;
 
     /* Derived by options_parse from the above. */
-    char *url;             /* owned: --homeserver normalised (scheme lower-case, no
-                              trailing slash); keeps its credentials for libcurl */
-    char *display_url;     /* owned: the same with any user:password as "***" */
-    json_t *problems;      /* owned: one string a configuration problem */
-    int criterion_argc;    /* argv[0] plus everything after "--" */
-    char **criterion_argv; /* owned array; the strings are argv's */
-    bool criterion_filter; /* criterion's --filter was given after "--" */
+    char *url;                /* owned: --homeserver normalised (scheme lower-case, no
+                                 trailing slash); keeps its credentials for libcurl */
+    char *display_url;        /* owned: the same with any user:password as "***" */
+    json_t *problems;         /* owned: one string a configuration problem */
+    int criterion_argc;       /* argv[0] plus everything after "--" */
+    char **criterion_argv;    /* owned array; the strings are argv's */
+    bool criterion_filter;    /* criterion's --filter was given after "--" */
+    bool criterion_info_only; /* criterion's --list, --help or --version */
 };
 
 /* Parses argv into o (defaults first, then the options, then the
