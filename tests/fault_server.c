@@ -4,7 +4,9 @@
  * says. /versions answers properly unless the mode is "all-*", so the suite
  * passes its probe and then meets the fault in every check.
  *
- * Modes: hang, html502, reset, truncated, garbage, all-hang, all-html502.
+ * Modes: hang, html502, reset, truncated, garbage, all-hang, all-html502,
+ * all-garbage (bytes that are not HTTP, even for /versions), redirect (every
+ * request, /versions too, answered 301 to https://matrix.example.org/...).
  * It exits by itself after --lifetime seconds (default 120). */
 #include <arpa/inet.h>
 #include <netinet/in.h>
@@ -29,6 +31,11 @@ static const char truncated_reply[] =
     "Connection: close\r\n\r\n{\"devices\": [{\"device_id\"";
 
 static const char garbage_reply[] = "\x01\x02 this is not HTTP at all \xff\xfe\r\n\r\n";
+
+static const char redirect_reply[] =
+    "HTTP/1.1 301 Moved Permanently\r\n"
+    "Location: https://matrix.example.org/_matrix/client/versions\r\n"
+    "Content-Length: 0\r\nConnection: close\r\n\r\n";
 
 static void send_all(int fd, const char *buf, size_t len) {
     while (len > 0) {
@@ -80,7 +87,9 @@ static void *on_connection(void *arg) {
         goto out;
     bool all = strncmp(mode, "all-", 4) == 0;
     const char *m = all ? mode + 4 : mode;
-    if (!all && strncmp(head, "GET /_matrix/client/versions ", 29) == 0) {
+    if (strcmp(m, "redirect") == 0) {
+        send_all(fd, redirect_reply, sizeof redirect_reply - 1);
+    } else if (!all && strncmp(head, "GET /_matrix/client/versions ", 29) == 0) {
         send_reply(fd, "200 OK", "application/json", versions_body);
     } else if (strcmp(m, "hang") == 0) {
         hang(fd);

@@ -13,6 +13,9 @@ static struct mx_requirement *entries;
 static size_t n_entries;
 static bool loaded;
 
+/* id, group, level, since, until, rule, anchor */
+#define N_COLUMNS 7
+
 static const char *const groups[] = {"err", "auth", "list", "get", "put", "asc",
                                      "uia", "del",  "asd",  "tok", "ver", NULL};
 
@@ -55,20 +58,20 @@ int mx_catalog_load(const char *path, char *err, size_t err_len) {
             line[--n] = '\0';
         if (n == 0 || line[0] == '#')
             continue;
-        char *fields[6];
+        char *fields[N_COLUMNS];
         int nf = 0;
         char *p = line;
-        while (nf < 6) {
+        while (nf < N_COLUMNS) {
             fields[nf++] = p;
-            char *tab = (nf < 6) ? strchr(p, '\t') : NULL;
+            char *tab = (nf < N_COLUMNS) ? strchr(p, '\t') : NULL;
             if (!tab)
                 break;
             *tab = '\0';
             p = tab + 1;
         }
-        if (nf != 6) {
-            snprintf(err, err_len, "%s:%u: expected 6 tab-separated columns, found %d",
-                     path, lineno, nf);
+        if (nf != N_COLUMNS) {
+            snprintf(err, err_len, "%s:%u: expected %d tab-separated columns, found %d",
+                     path, lineno, N_COLUMNS, nf);
             goto out;
         }
         struct mx_requirement req = {0};
@@ -98,6 +101,15 @@ int mx_catalog_load(const char *path, char *err, size_t err_len) {
                      path, lineno);
             goto out;
         }
+        /* "page/#anchor": every requirement links to its place in the spec. */
+        if (!strstr(fields[6], "/#") || strpbrk(fields[6], " \t") ||
+            fields[6][strlen(fields[6]) - 1] == '#') {
+            snprintf(err, err_len,
+                     "%s:%u: anchor \"%s\" is not of the form page/#anchor (e.g. "
+                     "client-server-api/#get_matrixclientv3devices)",
+                     path, lineno, fields[6]);
+            goto out;
+        }
         for (size_t i = 0; i < len; i++) {
             if (strcmp(list[i].id, fields[0]) == 0) {
                 snprintf(err, err_len, "%s:%u: duplicate requirement id %s", path, lineno,
@@ -108,11 +120,13 @@ int mx_catalog_load(const char *path, char *err, size_t err_len) {
         req.id = strdup(fields[0]);
         req.group = strdup(fields[1]);
         req.rule = strdup(fields[5]);
+        req.anchor = strdup(fields[6]);
         struct mx_requirement *grown = realloc(list, (len + 1) * sizeof(*list));
-        if (!req.id || !req.group || !req.rule || !grown) {
+        if (!req.id || !req.group || !req.rule || !req.anchor || !grown) {
             free((char *)req.id);
             free((char *)req.group);
             free((char *)req.rule);
+            free((char *)req.anchor);
             if (grown)
                 list = grown;
             snprintf(err, err_len, "%s:%u: out of memory", path, lineno);
@@ -137,6 +151,7 @@ out:
             free((char *)list[i].id);
             free((char *)list[i].group);
             free((char *)list[i].rule);
+            free((char *)list[i].anchor);
         }
         free(list);
     }

@@ -17,11 +17,13 @@ struct mx_requirement {
     int until; /* 0 or 116..120, inclusive */
     const char *rule;
     /* The rule's place in the spec, relative to the versioned spec root, e.g.
-     * "client-server-api/#get_matrixclientv3devices"; NULL when unknown. */
+     * "client-server-api/#get_matrixclientv3devices" (the catalogue's 7th
+     * column; every loaded requirement has one). */
     const char *anchor;
 };
 
-/* Loads the TSV (columns: id, group, level, since, until, rule; '#' comments).
+/* Loads the TSV (columns: id, group, level, since, until, rule, anchor; '#'
+ * comments; every row needs an anchor "page/#anchor").
  * Returns 0, or -1 with "FILE:LINE: reason" in err. */
 int mx_catalog_load(const char *path, char *err, size_t err_len);
 /* Loads <fixtures_dir>/requirements.tsv unless loaded; exits 2 on error. */

@@ -41,5 +41,11 @@ int mx_report_exit_status(void);
  * stderr) when the reports could not be written. */
 int mx_report_write_unjudged(const struct mx_report_config *cfg, int exit_status,
                              const char *reason);
+/* Remembers cfg (dir and target copied) for mx_report_unjudged_exit(): the
+ * runner calls it as soon as the report directory is known. */
+void mx_report_prepare_unjudged(const struct mx_report_config *cfg);
+/* mx_report_write_unjudged() with the prepared configuration; nothing when
+ * none was prepared. For the runner's exit paths (exit 2 and 3). */
+void mx_report_unjudged_exit(int exit_status, const char *reason);
 
 #endif

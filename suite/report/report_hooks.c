@@ -1276,3 +1276,33 @@ int mx_report_catch_signals(void) {
     signals_wanted = true;
     return install_handlers();
 }
+
+static struct {
+    bool set;
+    char *dir;
+    char *target;
+    int spec_version;
+    bool strict;
+} unjudged_pending;
+
+void mx_report_prepare_unjudged(const struct mx_report_config *cfg) {
+    free(unjudged_pending.dir);
+    free(unjudged_pending.target);
+    unjudged_pending.dir = cfg->dir ? strdup(cfg->dir) : NULL;
+    unjudged_pending.target = cfg->target ? strdup(cfg->target) : NULL;
+    unjudged_pending.spec_version = cfg->spec_version;
+    unjudged_pending.strict = cfg->strict;
+    unjudged_pending.set = unjudged_pending.dir != NULL;
+}
+
+void mx_report_unjudged_exit(int exit_status, const char *reason) {
+    struct mx_report_config cfg = {0};
+
+    if (!unjudged_pending.set)
+        return;
+    cfg.dir = unjudged_pending.dir;
+    cfg.target = unjudged_pending.target;
+    cfg.spec_version = unjudged_pending.spec_version;
+    cfg.strict = unjudged_pending.strict;
+    mx_report_write_unjudged(&cfg, exit_status, reason);
+}

@@ -98,7 +98,8 @@ struct mx_expect_fail {
 
 /* Parses path; every key must be a catalogue ID or a test name whose group
  * and ID are in the catalogue. Returns 0, or -1 with "FILE:LINE: reason" in
- * err (out left empty). */
+ * err, one line per bad entry (every bad entry, not only the first; out left
+ * empty). */
 int mx_expect_fail_load(const char *path, struct mx_expect_fail *out, char *err,
                         size_t err_len);
 /* The entry for a check (by ID or by "group/name"), or NULL. Borrowed. */

@@ -3,6 +3,7 @@
 
 #include <ctype.h>
 #include <errno.h>
+#include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -315,6 +316,24 @@ static bool valid_key(const char *key, const char **why) {
            strncmp(req->group, key, (size_t)(slash - key)) == 0;
 }
 
+/* Appends one line to err (lines separated by '\n'); counts it in *count. */
+static void add_error(char *err, size_t err_len, unsigned *count, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+
+static void add_error(char *err, size_t err_len, unsigned *count, const char *fmt, ...) {
+    size_t used = *count ? strlen(err) : 0;
+    va_list ap;
+
+    if (*count && used + 1 < err_len)
+        err[used++] = '\n';
+    (*count)++;
+    if (used >= err_len)
+        return;
+    va_start(ap, fmt);
+    vsnprintf(err + used, err_len - used, fmt, ap);
+    va_end(ap);
+}
+
 int mx_expect_fail_load(const char *path, struct mx_expect_fail *out, char *err,
                         size_t err_len) {
     FILE *f = fopen(path, "r");
@@ -323,6 +342,7 @@ int mx_expect_fail_load(const char *path, struct mx_expect_fail *out, char *err,
     unsigned lineno = 0;
     struct mx_expect_fail list = {NULL, 0};
     int rc = -1;
+    unsigned bad = 0;
 
     out->entries = NULL;
     out->count = 0;
@@ -351,13 +371,15 @@ int mx_expect_fail_load(const char *path, struct mx_expect_fail *out, char *err,
         if (hash)
             *hash = '\0';
         key = mx_trim(text);
+        /* Every bad line is reported, one per line of err, not only the first. */
         if (strpbrk(key, " \t")) {
-            snprintf(err, err_len, "%s:%u: one ID or test name per line", path, lineno);
-            goto out;
+            add_error(err, err_len, &bad, "%s:%u: one ID or test name per line", path,
+                      lineno);
+            continue;
         }
         if (!valid_key(key, &why)) {
-            snprintf(err, err_len, "%s:%u: %s: %s", path, lineno, why, key);
-            goto out;
+            add_error(err, err_len, &bad, "%s:%u: %s: %s", path, lineno, why, key);
+            continue;
         }
         reason = hash ? mx_trim(hash + 1) : (pending ? pending : "");
         grown = realloc(list.entries, (list.count + 1) * sizeof(*grown));
@@ -372,6 +394,8 @@ int mx_expect_fail_load(const char *path, struct mx_expect_fail *out, char *err,
         free(pending);
         pending = NULL;
     }
+    if (bad > 0)
+        goto out;
     *out = list;
     list.entries = NULL;
     list.count = 0;

@@ -25,6 +25,7 @@ Test(catalog, loads_rows_and_versions) {
     cr_expect_eq(r->since, 117);
     cr_expect_eq(r->until, 0);
     cr_expect_str_eq(r->rule, "AS creates a device.");
+    cr_expect_str_eq(r->anchor, "client-server-api/#get_matrixclientv3devicesdeviceid");
     cr_expect_eq(mx_catalog_find("UIA-SESSION-ECHO")->level, MX_SHOULD);
     cr_expect_eq(mx_catalog_find("ASC-BEFORE")->level, MX_INFO);
     cr_expect_null(mx_catalog_find("NOPE"));
@@ -59,7 +60,9 @@ Test(catalog, rejects_bad_files) {
     expect_error("bad_level.tsv", "bad_level.tsv:1: level \"MAYBE\"");
     expect_error("bad_group.tsv", "bad_group.tsv:2: unknown group \"nope\"");
     expect_error("bad_version.tsv", "bad_version.tsv:1: since/until");
-    expect_error("bad_columns.tsv", "expected 6 tab-separated columns");
+    expect_error("bad_columns.tsv", "expected 7 tab-separated columns");
+    expect_error("bad_anchor.tsv",
+                 "bad_anchor.tsv:2: anchor \"get_matrixclientv3devices\"");
     expect_error("duplicate.tsv", "duplicate.tsv:2: duplicate requirement id X-1");
     expect_error("no_such_file.tsv", "cannot open");
 }
@@ -71,6 +74,24 @@ Test(catalog, project_catalogue_loads) {
         "%s", err);
     cr_expect_gt(mx_catalog_count(), 40);
     cr_expect_not_null(mx_catalog_find("UIA-WRONG-PASSWORD"));
+    /* Every requirement links to its place in the spec, per version. */
+    char link[512];
+    for (size_t i = 0; i < mx_catalog_count(); i++) {
+        const struct mx_requirement *r = mx_catalog_at(i);
+        cr_expect_eq(mx_requirement_link(r, 117, link, sizeof(link)), 0, "%s: no link",
+                     r->id);
+        cr_expect(strncmp(link, "https://spec.matrix.org/v1.17/", 30) == 0, "%s: %s",
+                  r->id, link);
+    }
+    cr_expect_str_eq(mx_catalog_find("GET-OK")->anchor,
+                     "client-server-api/#get_matrixclientv3devicesdeviceid");
+    cr_expect_str_eq(mx_catalog_find("BULK-DELETE")->anchor,
+                     "client-server-api/#post_matrixclientv3delete_devices");
+    cr_expect_str_eq(mx_catalog_find("ASC-MASQUERADE")->anchor,
+                     "application-service-api/#identity-assertion");
+    mx_requirement_link(mx_catalog_find("LIST-OK"), 120, link, sizeof(link));
+    cr_expect_str_eq(link, "https://spec.matrix.org/unstable/client-server-api/"
+                           "#get_matrixclientv3devices");
 }
 
 Test(catalog, test_names_map_to_ids) {
