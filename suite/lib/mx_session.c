@@ -182,6 +182,13 @@ static void redact_preconfigured(void) {
 
 /* ---- test fixtures ---- */
 
+/* Ends the running check as not run (recorded for the reports). */
+_Noreturn static void not_run(const char *reason) {
+    mx_record_not_run(reason);
+    cr_skip_test("not run: %s", reason);
+    abort(); /* cr_skip_test does not return */
+}
+
 void mx_test_init(void) {
     const struct mx_env *env = mx_env();
     char id[128];
@@ -193,11 +200,18 @@ void mx_test_init(void) {
     redact_preconfigured();
     if (!criterion_current_test)
         return;
-    /* A check the deadline kept from running is not a pass, and not a
-     * harmless skip either: the run did not judge the rule. */
+    /* A check the deadline or a stopped run kept from running is not a pass,
+     * and not a harmless skip either: the run did not judge the rule. */
     if (env->deadline_at > 0 && (long)time(NULL) >= env->deadline_at)
-        cr_assert_fail("%snot run: the run's --deadline passed before this check started",
-                       mx_current_id());
+        not_run("the run's --deadline passed before this check started");
+    json_t *abort_doc = mx_record_read_abort(env->report_dir);
+    if (abort_doc) {
+        const char *why = json_string_value(json_object_get(abort_doc, "reason"));
+        char *reason =
+            mx_arena_printf("the run was stopped: %s", why ? why : "(no reason)");
+        json_decref(abort_doc);
+        not_run(reason);
+    }
     mx_test_name_to_id(criterion_current_test->name, id, sizeof(id));
     const struct mx_requirement *req = mx_catalog_find(id);
     cr_assert(req != NULL,
