@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "explore_internal.h"
 #include "mx_catalog.h"
@@ -196,6 +197,8 @@ static void run_init(struct x_run *x, const struct mx_explore_config *cfg,
     x->use_as =
         cfg->appservice && env->as_available && env->as_token && env->spec_version >= 117;
     x->replay_no = replay_no;
+    snprintf(x->tag, sizeof(x->tag), "%.16s%ldr%u_", env->run_id, (long)getpid(),
+             replay_no);
     x->transcript = json_array();
 }
 
@@ -411,13 +414,14 @@ int mx_explore_run(const struct mx_explore_config *cfg_in, json_t **result, char
             }
         }
         char *cmd = replay_command(&cfg, steps_run);
-        json_object_set_new(res, "divergence",
-                            json_pack("{s:s, s:i, s:s, s:s, s:o, s:o, s:b, s:I, s:s*}",
-                                      "requirement", x.req, "step", x.div_step,
-                                      "expected", x.expected, "observed", x.observed,
-                                      "minimal", minimal, "minimal_steps", steps,
-                                      "reproduced", sh.transcript != NULL, "replays",
-                                      (json_int_t)sh.replays, "replay", cmd));
+        json_object_set_new(
+            res, "divergence",
+            json_pack("{s:s, s:i, s:s, s:s, s:o, s:o, s:b, s:I, s:s*}", "requirement",
+                      x.req, "step", sh.transcript ? sh.step : x.div_step, "expected",
+                      sh.transcript ? sh.expected : x.expected, "observed",
+                      sh.transcript ? sh.observed : x.observed, "minimal", minimal,
+                      "minimal_steps", steps, "reproduced", sh.transcript != NULL,
+                      "replays", (json_int_t)sh.replays, "replay", cmd));
         free(cmd);
         json_decref(sh.transcript);
         free(sh.expected);

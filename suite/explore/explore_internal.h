@@ -118,7 +118,7 @@ enum x_kind {
 };
 
 /* A device named by an operation: user and label; label 0 means an ID no
- * device has ("XNX<step>_<i>"). */
+ * device has ("XNX<tag><step>_<i>"). */
 struct x_ref {
     int user;
     int label;
@@ -144,6 +144,7 @@ struct x_run {
     bool use_as;
     struct x_model m;
     unsigned replay_no;
+    char tag[48]; /* in every ID the run invents: unique per process and replay */
     long requests;
     int step;           /* the running step's number */
     json_t *transcript; /* [{n, request, expected, observed}] of this run */

@@ -18,18 +18,22 @@ unsigned x_rng_below(struct x_rng *r, unsigned n) {
     return (unsigned)(x_rng_next(r) % n);
 }
 
-const char *const x_names[] = {
-    "Laptop",
-    "phone 2",
-    "work station",
-    "x",
-    "Caf\xc3\xa9 \xe2\x98\x95", /* Café ☕ */
-    "\xe6\x97\xa5\xe6\x9c\xac\xe8\xaa\x9e\xe3\x81\xae\xe7\xab\xaf\xe6\x9c\xab", /* 日本語の端末
-                                                                                 */
-    "\xc3\x9c"
-    "n\xc3\xaf"
-    "c\xc3\xb6"
-    "d\xc3\xa9 \xf0\x9f\x93\xb1", /* Ünïcödé 📱 */
+const char
+    *const
+        x_names[] =
+            {
+                "Laptop",
+                "phone 2",
+                "work station",
+                "x",
+                "Caf\xc3\xa9 \xe2\x98\x95", /* Café ☕ */
+                "\xe6\x97\xa5\xe6\x9c\xac\xe8\xaa\x9e\xe3\x81\xae\xe7\xab\xaf\xe6\x9c"
+                "\xab", /* 日本語の端末
+                         */
+                "\xc3\x9c"
+                "n\xc3\xaf"
+                "c\xc3\xb6"
+                "d\xc3\xa9 \xf0\x9f\x93\xb1", /* Ünïcödé 📱 */
 };
 const size_t x_n_names = sizeof(x_names) / sizeof(x_names[0]);
 

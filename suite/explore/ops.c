@@ -299,8 +299,8 @@ void x_gen_op(struct x_run *x, struct x_rng *rng, int n, struct x_op *op) {
 
 /* ---- helpers for running ---- */
 
-static const char *unknown_id(const struct x_op *op, int i) {
-    return mx_arena_printf("XNX%d_%d", op->n, i);
+static const char *unknown_id(struct x_run *x, const struct x_op *op, int i) {
+    return mx_arena_printf("XNX%s%d_%d", x->tag, op->n, i);
 }
 
 /* The ID a reference names, and its device (NULL for an unknown ID).
@@ -310,7 +310,7 @@ static int resolve(struct x_run *x, const struct x_op *op, int i, const char **i
     const struct x_ref *ref = &op->t[i];
     *dev = NULL;
     if (ref->label == 0) {
-        *id = unknown_id(op, i);
+        *id = unknown_id(x, op, i);
         return 0;
     }
     *dev = x_dev_by_label(&x->m, ref->user, ref->label);
@@ -465,9 +465,13 @@ static void check_tokens(struct x_run *x, const struct x_ctx *c, int u) {
             const struct mx_resp *r = x_send(
                 x, &(struct mx_req){.path = MX_V3 "/account/whoami", .token = d->token},
                 exp);
-            if (r->status != 401 || !errcode_is(r, "M_UNKNOWN_TOKEN", NULL))
+            /* Still working breaks the deleting step's rule; refused in
+             * another form than 401 M_UNKNOWN_TOKEN breaks AUTH-UNKNOWN's. */
+            if (r->status >= 200 && r->status < 300)
                 x_diverge(x, d->tok_req ? d->tok_req : "TOK-DELETED", exp, "%s",
                           x_observed(r));
+            else if (r->status != 401 || !errcode_is(r, "M_UNKNOWN_TOKEN", NULL))
+                x_diverge(x, "AUTH-UNKNOWN", exp, "%s", x_observed(r));
             else if (json_is_true(json_object_get(r->json, "soft_logout")))
                 x_diverge(x, "TOK-NO-SOFT", "401 without soft_logout true", "%s",
                           x_observed(r));
@@ -676,8 +680,9 @@ static const struct mx_resp *send_deletion(struct x_run *x, const struct deletio
 /* The session for del: the open one, or a challenge now. Returns 0 with
  * *session (model-owned or arena; may be NULL when the server names none),
  * -1 on a divergence. */
-static int open_session(struct x_run *x, struct x_user *user, const struct deletion *del,
-                        const char **session) {
+static int open_session(struct x_run *x, const struct x_op *op, const struct x_ctx *c,
+                        const struct deletion *del, const char **session) {
+    struct x_user *user = &x->m.users[op->user];
     *session = x_session_get(user, del->key);
     if (*session)
         return 0;
@@ -687,7 +692,13 @@ static int open_session(struct x_run *x, struct x_user *user, const struct delet
     *session = mx_arena_strdup(json_string_value(json_object_get(r->json, "session")));
     if (*session)
         x_session_set(user, del->key, *session);
-    return 0;
+    /* The challenge alone must change nothing: looked at before the next
+     * request, so that what it did is not charged to that one. */
+    struct x_ctx after = *c;
+    after.keep_own = after.keep_foreign = "UIA-NOTHING-DONE";
+    after.tokens = false;
+    check_after(x, &after, op);
+    return x->diverged || x->fatal ? -1 : 0;
 }
 
 /* ---- the operations ---- */
@@ -697,9 +708,9 @@ static void op_login(struct x_run *x, const struct x_op *op, struct x_ctx *c) {
     const char *want_id = NULL;
     const char *name = op->name >= 0 ? x_names[op->name] : NULL;
     if (op->variant == 4)
-        want_id = mx_arena_printf("XD%d", op->n);
+        want_id = mx_arena_printf("XD%s%d", x->tag, op->n);
     else if (op->variant == 5)
-        want_id = mx_arena_printf("XD%d \xc3\xa9/x", op->n);
+        want_id = mx_arena_printf("XD%s%d \xc3\xa9/x", x->tag, op->n);
     json_t *body = json_pack("{s:s, s:{s:s, s:s}, s:s, s:s*, s:s*}", "type",
                              "m.login.password", "identifier", "type", "m.id.user",
                              "user", user->user_id, "password", user->password,
@@ -955,7 +966,7 @@ static void op_delete(struct x_run *x, const struct x_op *op, struct x_ctx *c) {
         goto check;
     }
     const char *session;
-    if (open_session(x, user, &del, &session) < 0)
+    if (open_session(x, op, c, &del, &session) < 0)
         goto out;
     if (op->kind == OP_DEL_BADAUTH) {
         json_t *auth;
@@ -1063,7 +1074,7 @@ static void op_session_bound(struct x_run *x, const struct x_op *op, struct x_ct
         build_deletion(x, &b, token, NULL, &db, &bb) < 0)
         return;
     const char *session;
-    if (open_session(x, user, &da, &session) == 0 && session) {
+    if (open_session(x, op, c, &da, &session) == 0 && session) {
         json_t *auth = password_auth(user->user_id, user->password, session);
         const char *exp = "not 200 (the session was opened for another device)";
         const struct mx_resp *r = send_deletion(x, &db, auth, exp);
@@ -1145,8 +1156,8 @@ static void op_as_put(struct x_run *x, const struct x_op *op, struct x_ctx *c) {
     struct x_dev *d = NULL;
     const char *id;
     if (create) {
-        id = op->variant ? mx_arena_printf("XAS%d \xc3\xbc/x", op->n)
-                         : mx_arena_printf("XAS%d", op->n);
+        id = op->variant ? mx_arena_printf("XAS%s%d \xc3\xbc/x", x->tag, op->n)
+                         : mx_arena_printf("XAS%s%d", x->tag, op->n);
     } else {
         d = x_dev_by_label(&x->m, op->user, op->t[0].label);
         if (!d || !d->live) {
@@ -1206,6 +1217,10 @@ static void op_as_delete(struct x_run *x, const struct x_op *op, struct x_ctx *c
     if (x->fatal)
         return;
     const char *status_req = apply_deletion(x, op, true);
+    /* Authentication asked of the application service breaks its exemption,
+     * whatever the IDs. */
+    if (r->status == 401)
+        status_req = op->bulk ? "ASD-BULK" : "ASD-DELETE";
     if (r->status != 200) {
         x_diverge(x, status_req, "200 (no UIA for the application service)", "%s",
                   x_observed(r));
@@ -1290,7 +1305,7 @@ static void op_as_whoami(struct x_run *x, const struct x_op *op) {
 
 static void op_as_outside(struct x_run *x, const struct x_op *op, struct x_ctx *c) {
     struct x_user *victim = &x->m.users[op->t[0].user];
-    const char *id = mx_arena_printf("XOUT%d", op->n);
+    const char *id = mx_arena_printf("XOUT%s%d", x->tag, op->n);
     const char *exp = "403 M_EXCLUSIVE or M_FORBIDDEN";
     const struct mx_resp *r =
         x_send(x,
