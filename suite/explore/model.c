@@ -18,23 +18,17 @@ unsigned x_rng_below(struct x_rng *r, unsigned n) {
     return (unsigned)(x_rng_next(r) % n);
 }
 
-const char
-    *const
-        x_names[] =
-            {
-                "Laptop",
-                "phone 2",
-                "work station",
-                "x",
-                "Caf\xc3\xa9 \xe2\x98\x95", /* Café ☕ */
-                "\xe6\x97\xa5\xe6\x9c\xac\xe8\xaa\x9e\xe3\x81\xae\xe7\xab\xaf\xe6\x9c"
-                "\xab", /* 日本語の端末
-                         */
-                "\xc3\x9c"
-                "n\xc3\xaf"
-                "c\xc3\xb6"
-                "d\xc3\xa9 \xf0\x9f\x93\xb1", /* Ünïcödé 📱 */
-};
+/* ASCII names and non-ASCII ones (PUT-UNICODE): "Café ☕", "日本語の端末",
+ * "Ünïcödé 📱", written as UTF-8 escapes. */
+static const char cafe[] = "Caf\xc3\xa9 \xe2\x98\x95";
+static const char japanese[] = "\xe6\x97\xa5\xe6\x9c\xac\xe8\xaa\x9e"
+                               "\xe3\x81\xae\xe7\xab\xaf\xe6\x9c\xab";
+static const char unicode[] = "\xc3\x9c"
+                              "n\xc3\xaf"
+                              "c\xc3\xb6"
+                              "d\xc3\xa9 \xf0\x9f\x93\xb1";
+const char *const x_names[] = {"Laptop", "phone 2", "work station", "x",
+                               cafe,     japanese,  unicode};
 const size_t x_n_names = sizeof(x_names) / sizeof(x_names[0]);
 
 bool x_is_ascii(const char *s) {
