@@ -147,8 +147,15 @@ void x_session_set(struct x_user *u, const char *key, const char *session) {
         u->sessions = grown;
         u->cap_sessions = cap;
     }
-    u->sessions[u->n_sessions].key = strdup(key);
-    u->sessions[u->n_sessions].session = strdup(session);
-    if (u->sessions[u->n_sessions].key && u->sessions[u->n_sessions].session)
-        u->n_sessions++;
+    char *k = strdup(key), *v = strdup(session);
+    if (!k || !v) {
+        /* Out of memory: the session is forgotten, and the next step that
+         * needs it asks for a new one. */
+        free(k);
+        free(v);
+        return;
+    }
+    u->sessions[u->n_sessions].key = k;
+    u->sessions[u->n_sessions].session = v;
+    u->n_sessions++;
 }
