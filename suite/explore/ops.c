@@ -41,7 +41,7 @@ char *x_op_describe(const struct x_op *op) {
         len += snprintf(buf + len, sizeof(buf) - (size_t)len, " by d%d", op->caller);
     for (int i = 0; i < op->n_t && len < (int)sizeof(buf) - 32; i++)
         len += snprintf(buf + len, sizeof(buf) - (size_t)len, "%s u%d:%s%d",
-                        i ? "," : " on", op->t[i].user, op->t[i].label ? "d" : "new",
+                        i ? "," : " on", op->t[i].user, op->t[i].label ? "d" : "unknown",
                         op->t[i].label ? op->t[i].label : i);
     if (op->variant && len < (int)sizeof(buf) - 16)
         len += snprintf(buf + len, sizeof(buf) - (size_t)len, " v%d", op->variant);
