@@ -79,9 +79,9 @@ const char *x_observed(const struct mx_resp *r) {
 /* A transcript entry as it may leave the process: new reference. */
 static json_t *redacted_entry(const json_t *e) {
     json_t *out = json_object();
-    const char *keys[] = {"request", "expected", "observed"};
+    const char *keys[] = {"as", "request", "expected", "observed"};
     json_object_set(out, "n", json_object_get(e, "n"));
-    for (size_t i = 0; i < 3; i++) {
+    for (size_t i = 0; i < 4; i++) {
         char *text = mx_redact(json_string_value(json_object_get(e, keys[i])));
         json_object_set_new(out, keys[i], json_string(text ? text : ""));
         free(text);
@@ -101,6 +101,26 @@ static long retry_wait_ms(const struct mx_resp *r) {
     if (json_is_integer(ms) && json_integer_value(ms) >= 0)
         return (long)json_integer_value(ms);
     return 1000;
+}
+
+/* Who sends req, in the model's words: "u1/DEVICEID", "the application
+ * service as u3", "no token", "a made-up token" (arena string). */
+static const char *sender(struct x_run *x, const struct mx_req *req) {
+    if (req->appservice) {
+        for (int u = 0; u < x->m.n_users; u++)
+            if (req->assert_user && strcmp(req->assert_user, x->m.users[u].user_id) == 0)
+                return mx_arena_printf("the application service as u%d", u);
+        return "the application service";
+    }
+    if (!req->token)
+        return "no token";
+    for (int u = 0; u < x->m.n_users; u++)
+        for (size_t i = 0; i < x->m.users[u].n_devs; i++) {
+            const struct x_dev *d = &x->m.users[u].devs[i];
+            if (d->token && strcmp(d->token, req->token) == 0)
+                return mx_arena_printf("u%d/%s", u, d->id);
+        }
+    return "a made-up token";
 }
 
 static bool header_token(const struct mx_req *req) {
@@ -133,9 +153,10 @@ const struct mx_resp *x_send(struct x_run *x, const struct mx_req *req,
         sleep_ms(wait);
     }
     if (x->transcript) {
-        json_t *entry = json_pack("{s:i, s:s, s:s, s:s}", "n", x->step, "request",
-                                  r->summary ? r->summary : copy.method, "expected",
-                                  expected ? expected : "", "observed", x_observed(r));
+        json_t *entry =
+            json_pack("{s:i, s:s, s:s, s:s, s:s}", "n", x->step, "as", sender(x, &copy),
+                      "request", r->summary ? r->summary : copy.method, "expected",
+                      expected ? expected : "", "observed", x_observed(r));
         json_array_append_new(x->transcript, entry);
     }
     if (r->status == 0) {
@@ -237,7 +258,20 @@ struct shrink {
     json_t *transcript; /* of the smallest diverging replay (new reference) */
     char *expected, *observed;
     int step;
+    json_t *setup; /* "u0 = @user:server" of that replay (new reference) */
 };
+
+/* The users a run registered, for the minimal sequence's reader. */
+static json_t *setup_of(const struct x_run *x) {
+    json_t *setup = json_array();
+    for (int u = 0; u < x->m.n_users; u++)
+        json_array_append_new(setup,
+                              json_sprintf("u%d = %s%s", u, x->m.users[u].user_id,
+                                           x->m.users[u].appservice
+                                               ? " (the application service's user)"
+                                               : ""));
+    return setup;
+}
 
 /* Delta debugging by chunk removal, bounded in replays and time. cur holds
  * the diverging sequence and is shortened in place. */
@@ -281,6 +315,8 @@ static void shrink(const struct mx_explore_config *cfg, struct op_list *cur,
                 out->expected = strdup(x.expected);
                 out->observed = strdup(x.observed);
                 out->step = x.div_step;
+                json_decref(out->setup);
+                out->setup = setup_of(&x);
                 progress = !first;
             } else if (!first) {
                 start += chunk;
@@ -423,6 +459,8 @@ int mx_explore_run(const struct mx_explore_config *cfg_in, json_t **result, char
                       "minimal_steps", steps, "reproduced", sh.transcript != NULL,
                       "replays", (json_int_t)sh.replays, "replay", cmd));
         free(cmd);
+        json_object_set_new(json_object_get(res, "divergence"), "setup",
+                            sh.setup ? sh.setup : setup_of(&x));
         json_decref(sh.transcript);
         free(sh.expected);
         free(sh.observed);
@@ -465,16 +503,23 @@ void mx_explore_print(const json_t *result, FILE *out) {
     fprintf(out, "    observed: %s\n",
             json_string_value(json_object_get(div, "observed")));
     json_t *minimal = json_object_get(div, "minimal");
-    fprintf(out, "  %s (%zu HTTP requests after registering fresh users):\n",
+    fprintf(out, "  %s (%zu HTTP requests after registering fresh users:",
             json_is_true(json_object_get(div, "reproduced"))
                 ? "minimal sequence"
                 : "the diverging step (not reproduced from fresh users)",
             json_array_size(minimal));
+    size_t k;
+    json_t *u;
+    json_array_foreach(json_object_get(div, "setup"), k, u) {
+        fprintf(out, "%s%s", k ? ", " : " ", json_string_value(u));
+    }
+    fprintf(out, "):\n");
     size_t i;
     json_t *e;
     json_array_foreach(minimal, i, e) {
-        fprintf(out, "  %3zu. [step %lld] %s\n", i + 1,
+        fprintf(out, "  %3zu. [step %lld, %s] %s\n", i + 1,
                 (long long)json_integer_value(json_object_get(e, "n")),
+                json_string_value(json_object_get(e, "as")),
                 json_string_value(json_object_get(e, "request")));
         fprintf(out, "       expected: %s\n",
                 json_string_value(json_object_get(e, "expected")));
