@@ -414,11 +414,14 @@ int mx_explore_run(const struct mx_explore_config *cfg_in, json_t **result, char
             break;
     }
 
-    json_t *res =
-        json_pack("{s:I, s:I, s:s, s:i, s:b}", "seed", (json_int_t)cfg.seed, "steps_run",
-                  (json_int_t)steps_run, "spec_version", mx_version_name(x.spec_version),
-                  "users", cfg.users, "appservice", x.use_as);
-    /* The seed as text too: JSON integers above 2^53 lose digits elsewhere. */
+    /* JSON readers keep integers exact up to 2^53: a larger seed is given as
+     * a string, and seed_text always is one. */
+    json_t *res = json_pack(
+        "{s:o, s:I, s:s, s:i, s:b}", "seed",
+        cfg.seed <= 9007199254740991ULL ? json_integer((json_int_t)cfg.seed)
+                                        : json_sprintf("%llu", cfg.seed),
+        "steps_run", (json_int_t)steps_run, "spec_version",
+        mx_version_name(x.spec_version), "users", cfg.users, "appservice", x.use_as);
     char seed_text[32];
     snprintf(seed_text, sizeof(seed_text), "%llu", cfg.seed);
     json_object_set_new(res, "seed_text", json_string(seed_text));
