@@ -377,6 +377,12 @@ int mx_explore_run(const struct mx_explore_config *cfg_in, json_t **result, char
                  cfg.steps, cfg.users);
         return -1;
     }
+    if (!mx_env()->legacy_login) {
+        snprintf(err, err_len,
+                 "exploration: the server offers no password login (legacy login API), "
+                 "which the exploration's users need");
+        return -1;
+    }
     mx_catalog_ensure();
     mx_client_set_recording(false);
     run_init(&x, &cfg, replay_no);
@@ -387,7 +393,13 @@ int mx_explore_run(const struct mx_explore_config *cfg_in, json_t **result, char
         goto out;
     }
     long steps_run = 0;
+    bool out_of_time = false;
+    double stop_at = t0 + (double)(cfg.max_ms > 0 ? cfg.max_ms : 600000);
     for (long i = 1; i <= cfg.steps; i++) {
+        if (now_ms() > stop_at) {
+            out_of_time = true;
+            break;
+        }
         struct x_op op;
         x.step = (int)i;
         x_gen_op(&x, &rng, (int)i, &op);
@@ -425,6 +437,8 @@ int mx_explore_run(const struct mx_explore_config *cfg_in, json_t **result, char
     char seed_text[32];
     snprintf(seed_text, sizeof(seed_text), "%llu", cfg.seed);
     json_object_set_new(res, "seed_text", json_string(seed_text));
+    if (out_of_time)
+        json_object_set_new(res, "stopped", json_string("time limit"));
     if (!x.diverged) {
         json_object_set_new(res, "divergence", json_null());
     } else {
@@ -494,6 +508,9 @@ void mx_explore_print(const json_t *result, FILE *out) {
             json_is_true(json_object_get(result, "appservice"))
                 ? ", with the application service"
                 : "");
+    if (json_object_get(result, "stopped"))
+        fprintf(out, "  stopped early: %s\n",
+                json_string_value(json_object_get(result, "stopped")));
     if (!json_is_object(div)) {
         fprintf(out, "  no divergence from the model\n");
         return;

@@ -23,7 +23,7 @@ static void usage(FILE *f) {
     fputs(
         "usage: explore-run [--steps N] [--seed S] [--users N] [--no-appservice]\n"
         "                   [--strict] [--trace] [--json FILE] [--replay-args TEXT]\n"
-        "                   [--shrink-replays N] [--shrink-ms MS]\n"
+        "                   [--shrink-replays N] [--shrink-ms MS] [--max-ms MS]\n"
         "\n"
         "Random exploration of a homeserver's device management against the\n"
         "suite's reference model. The server and the application service come\n"
@@ -41,6 +41,8 @@ static void usage(FILE *f) {
         "                     the human section)\n"
         "  --replay-args T    appended to the printed replay command\n"
         "  --shrink-replays N, --shrink-ms MS  bounds of the shrinking\n"
+        "                     (default 300 replays, 60000 ms)\n"
+        "  --max-ms MS        stop drawing steps after MS (default 600000)\n"
         "\n"
         "Exit status: 0 no divergence, 1 divergence, 2 usage error, 3 could not run.\n",
         f);
@@ -72,6 +74,7 @@ int main(int argc, char **argv) {
         {"replay-args", required_argument, NULL, 'r'},
         {"shrink-replays", required_argument, NULL, 'R'},
         {"shrink-ms", required_argument, NULL, 'M'},
+        {"max-ms", required_argument, NULL, 'X'},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
     };
@@ -84,8 +87,12 @@ int main(int argc, char **argv) {
     while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
         switch (c) {
             case 's':
-                if (parse_num("--steps", optarg, 1000000, &v) < 0 || v == 0)
+                if (parse_num("--steps", optarg, 1000000, &v) < 0)
                     return 2;
+                if (v == 0) {
+                    fprintf(stderr, "error: --steps: expected 1 .. 1000000\n");
+                    return 2;
+                }
                 cfg.steps = (long)v;
                 break;
             case 'S':
@@ -124,6 +131,11 @@ int main(int argc, char **argv) {
                 if (parse_num("--shrink-ms", optarg, 3600000, &v) < 0)
                     return 2;
                 cfg.shrink_ms = (long)v;
+                break;
+            case 'X':
+                if (parse_num("--max-ms", optarg, 86400000, &v) < 0)
+                    return 2;
+                cfg.max_ms = (long)v;
                 break;
             case 'h':
                 usage(stdout);

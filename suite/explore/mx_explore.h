@@ -29,11 +29,13 @@ struct mx_explore_config {
     bool trace;              /* the result gets "trace": one line per operation */
     long shrink_replays;     /* at most this many replays while shrinking (0: 300) */
     long shrink_ms;          /* and at most this long (0: 60000) */
+    long max_ms;             /* the steps stop after this long (0: 600000); the
+                                result says "stopped": "time limit" then */
     const char *replay_args; /* appended to the replay command line; may be NULL */
 };
 
 /* Runs the exploration. On return 0, *result is a new reference:
- *   {"seed", "steps_run", "spec_version", "users", "appservice", "requests",
+ *   {"seed", "steps_run", "stopped"?, "spec_version", "users", "appservice", "requests",
  *    "duration_ms", "divergence": null | {"requirement", "step", "expected",
  *    "observed", "minimal": [{"n", "request", "expected", "observed"}],
  *    "minimal_steps", "replays", "replay"}, "trace"?: [...]}
