@@ -7,9 +7,15 @@
 
 #define REDACTED "<redacted>"
 
-/* Registered secrets, copied; they live until exit. */
-static char **secrets;
-static size_t n_secrets;
+/* Registered secrets, copied; they live until exit. A long exploration
+ * registers thousands of tokens, and every text that leaves the process is
+ * scanned at each position: secrets are found through a hash of their first
+ * two bytes (one-byte secrets are kept apart) instead of a scan of all. */
+struct secret {
+    char *text;
+    size_t len;
+    struct secret *next;
+};
 
 /* JSON members whose string values are always hidden. */
 static const char *const secret_keys[] = {
@@ -17,22 +23,37 @@ static const char *const secret_keys[] = {
     "refresh_token", "token",         "as_token",
     "hs_token",      "shared_secret", NULL};
 
+#define SECRET_BUCKETS 4096
+static struct secret *buckets[SECRET_BUCKETS];
+static struct secret *short_secrets; /* one byte long */
+
+static size_t bucket_of(const char *p) {
+    return (((unsigned char)p[0] << 4) ^ (unsigned char)p[1]) % SECRET_BUCKETS;
+}
+
+/* Static list head for secret s (NUL-terminated, at least one byte). */
+static struct secret **list_for(const char *s) {
+    return s[1] ? &buckets[bucket_of(s)] : &short_secrets;
+}
+
 void mx_redact_secret(const char *secret) {
     if (!secret || !secret[0])
         return;
-    for (size_t i = 0; i < n_secrets; i++)
-        if (strcmp(secrets[i], secret) == 0)
+    struct secret **head = list_for(secret);
+    for (struct secret *e = *head; e; e = e->next)
+        if (strcmp(e->text, secret) == 0)
             return;
+    struct secret *e = malloc(sizeof(*e));
     char *copy = strdup(secret);
-    char **grown = realloc(secrets, (n_secrets + 1) * sizeof(*secrets));
-    if (!copy || !grown) {
+    if (!e || !copy) {
+        free(e);
         free(copy);
-        if (grown)
-            secrets = grown;
         return;
     }
-    secrets = grown;
-    secrets[n_secrets++] = copy;
+    e->text = copy;
+    e->len = strlen(copy);
+    e->next = *head;
+    *head = e;
 }
 
 struct out {
@@ -64,11 +85,16 @@ static void put(struct out *o, const char *s, size_t n) {
 /* Length of the longest registered secret starting at p, or 0. */
 static size_t secret_at(const char *p) {
     size_t best = 0;
-    for (size_t i = 0; i < n_secrets; i++) {
-        size_t n = strlen(secrets[i]);
-        if (n > best && strncmp(p, secrets[i], n) == 0)
-            best = n;
-    }
+    if (!p[0])
+        return 0;
+    for (struct secret *e = short_secrets; e; e = e->next)
+        if (p[0] == e->text[0])
+            best = 1;
+    if (!p[1])
+        return best;
+    for (struct secret *e = buckets[bucket_of(p)]; e; e = e->next)
+        if (e->len > best && strncmp(p, e->text, e->len) == 0)
+            best = e->len;
     return best;
 }
 
