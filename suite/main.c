@@ -33,6 +33,7 @@
 #include "mx_catalog.h"
 #include "mx_client.h"
 #include "mx_env.h"
+#include "mx_explore.h"
 #include "mx_report.h"
 #include "options.h"
 #include "probe.h"
@@ -124,6 +125,45 @@ static void arm_deadline(const struct options *o) {
     long grace = 2 * o->timeout_s + 30;
     signal(SIGALRM, on_watchdog);
     alarm((unsigned)(o->deadline_s * 2 + grace));
+}
+
+/* --explore: random operations against the model of a correct server, in
+ * this process, before the checks; its result goes into every report. */
+static void explore(const struct options *o) {
+    struct mx_explore_config cfg = {
+        .steps = o->explore_steps,
+        .seed = (unsigned long long)o->explore_seed,
+        .strict = o->strict,
+        .appservice = true,
+    };
+    char replay[1024] = "";
+    char err[512];
+    json_t *result = NULL;
+
+    if (cfg.seed == 0 && getrandom(&cfg.seed, sizeof(cfg.seed), 0) != sizeof(cfg.seed))
+        cfg.seed = (unsigned long long)time(NULL);
+    cfg.seed &= 0x7fffffffffffffffULL; /* --seed takes what it prints */
+    if (o->as_registration)
+        snprintf(replay, sizeof(replay), "--as-registration %s", o->as_registration);
+    cfg.replay_args = replay;
+    mx_env_reload();
+    if (mx_client_global_init() < 0)
+        options_die("cannot initialise libcurl");
+    printf("\nexploration: %ld steps, seed %llu\n", cfg.steps, cfg.seed);
+    if (mx_explore_run(&cfg, &result, err, sizeof(err)) < 0) {
+        /* A run that cannot explore is as unjudged as one that cannot probe. */
+        mx_arena_free();
+        mx_client_global_cleanup();
+        options_die("--explore: %s", err);
+    }
+    mx_explore_print(result, stdout);
+    printf("\n");
+    fflush(stdout);
+    mx_report_add_exploration(result);
+    json_decref(result);
+    mx_arena_free();
+    mx_client_global_cleanup();
+    mx_env_reload();
 }
 
 static int run_criterion(int argc, char **argv, const char *pattern) {
@@ -252,6 +292,9 @@ int main(int argc, char **argv) {
         options_die("%s", err);
     if (mx_report_catch_signals() < 0)
         options_die("cannot set up the SIGINT/SIGTERM handlers: %s", strerror(errno));
+
+    if (o.explore_steps > 0)
+        explore(&o);
 
     arm_deadline(&o);
     if (run_criterion(o.criterion_argc, o.criterion_argv, pattern) < 0)

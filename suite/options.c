@@ -71,6 +71,12 @@ static const struct opt_def opts[] = {
      0, 0, NULL,
      "print the requirements (ID, level, since/until, rule, spec link) and exit; "
      "=json prints a JSON array"},
+    {"explore", "N", OPT_INT, F(explore_steps), NULL, NULL, NULL, 1, 1000000, NULL,
+     "before the checks, N random operations against a model of a correct server; the "
+     "first divergence is shrunk, printed with a replay command and charged to its "
+     "requirement"},
+    {"seed", "S", OPT_INT, F(explore_seed), NULL, NULL, NULL, 1, 0x7fffffffffffffffL,
+     NULL, "the seed of --explore (default: a fresh one, printed)"},
     {"timeout", "S", OPT_INT, F(timeout_s), "MXDEV_TIMEOUT", NULL, "10", 1, 3600, NULL,
      "per-request timeout in seconds"},
     {"settle-ms", "N", OPT_INT, F(settle_ms), "MXDEV_SETTLE_MS", NULL, "0", 0, 600000,

@@ -31,6 +31,8 @@ struct options {
     json_t *only;                  /* owned: requirement IDs (--only) */
     json_t *groups;                /* owned: group names (--group) */
     const char *list_requirements; /* NULL, "text" or "json" */
+    long explore_steps;            /* --explore N: random steps after probing; 0 none */
+    long explore_seed;             /* --seed S; 0: a fresh one, printed */
     bool help;
     bool version;
     bool list_options;

@@ -28,6 +28,10 @@ int mx_report_init(const struct mx_report_config *cfg, char *err, size_t err_len
  * ends the process at once. Returns 0, or -1 when the handlers could not be
  * set up. */
 int mx_report_catch_signals(void);
+/* After mx_report_init: the result of --explore (mx_explore_run; borrowed,
+ * kept). It goes into every report, and a divergence is charged to its
+ * requirement like a cross-cutting observation. */
+void mx_report_add_exploration(json_t *result);
 /* After criterion ran: 0 conformant; 1 a failure (under strict also a
  * warn or xpass) or a check not run; 4 no check judged; an abort's own exit
  * status (mx_record_abort_run); 130/143 after SIGINT/SIGTERM. */

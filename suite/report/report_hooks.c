@@ -56,6 +56,7 @@ static struct {
     struct timespec t0;
     bool color;
     json_t *checks;        /* array of check objects, in finishing order */
+    json_t *exploration;   /* --explore's result, or NULL */
     json_t *crosscut_seen; /* {"id","test","text"} of every cross-cutting
                               observation and every block recorded */
     struct seen_test *seen;
@@ -1007,6 +1008,8 @@ static void release_state(void) {
     json_decref(state.checks);
     json_decref(state.crosscut_seen);
     state.crosscut_seen = NULL;
+    json_decref(state.exploration);
+    state.exploration = NULL;
     mx_expect_fail_free(&state.expect_fail);
     state.dir = state.target = state.expect_fail_file = NULL;
     state.seen = NULL;
@@ -1146,6 +1149,8 @@ ReportHook(POST_ALL)(struct criterion_global_stats *global) {
             "tls_verification", tls_verification());
         free(safe_reason);
     }
+    if (results && state.exploration)
+        json_object_set(results, "exploration", state.exploration);
     if (!results || mx_report_write_files(results, state.dir, err, sizeof(err)) < 0) {
         fprintf(stderr, "error: reports: %s\n", results ? err : "out of memory");
         if (state.exit_status == 0)
@@ -1305,4 +1310,31 @@ void mx_report_unjudged_exit(int exit_status, const char *reason) {
     cfg.spec_version = unjudged_pending.spec_version;
     cfg.strict = unjudged_pending.strict;
     mx_report_write_unjudged(&cfg, exit_status, reason);
+}
+
+void mx_report_add_exploration(json_t *result) {
+    json_t *div = json_object_get(result, "divergence");
+    const char *req = json_string_value(json_object_get(div, "requirement"));
+    char text[1200];
+
+    if (!state.active || !result)
+        return;
+    json_decref(state.exploration);
+    state.exploration = json_incref(result);
+    if (!req || !json_is_object(div))
+        return;
+    snprintf(
+        text, sizeof(text),
+        "exploration, seed %s: step %lld of a %lld-step minimal sequence: expected %s, "
+        "observed %s; replay: %s",
+        json_string_value(json_object_get(result, "seed_text"))
+            ? json_string_value(json_object_get(result, "seed_text"))
+            : "?",
+        (long long)json_integer_value(json_object_get(div, "step")),
+        (long long)json_integer_value(json_object_get(div, "minimal_steps")),
+        member_text(div, "expected"), member_text(div, "observed"),
+        member_text(div, "replay"));
+    json_t *rec = json_pack("{s:s}", "text", text);
+    note_crosscut(req, "explore", rec);
+    json_decref(rec);
 }

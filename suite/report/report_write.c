@@ -617,6 +617,38 @@ static void put_md_spec_notes(FILE *f, const json_t *results) {
     json_decref(index);
 }
 
+/* The --explore section: its outcome, and a divergence as its minimal
+ * sequence of numbered steps with the replay command. */
+static void put_md_exploration(FILE *f, const json_t *ex) {
+    const json_t *div = json_object_get(ex, "divergence");
+    size_t i;
+    json_t *step;
+
+    if (!json_is_object(ex))
+        return;
+    fprintf(f, "\n## Exploration\n\nSeed `%s`, %lld steps, %lld requests: ",
+            str(ex, "seed_text"), num(ex, "steps_run"), num(ex, "requests"));
+    if (!json_is_object(div)) {
+        fputs("no divergence from the model of a correct server.\n", f);
+        return;
+    }
+    fputs("diverged from the model, charged to `", f);
+    mx_put_md(f, str(div, "requirement"));
+    fputs("`. Minimal sequence:\n\n", f);
+    json_array_foreach(json_object_get(div, "minimal"), i, step) {
+        fprintf(f, "%lld. `", num(step, "n"));
+        mx_put_md(f, str(step, "request"));
+        fputs("`: expected ", f);
+        mx_put_md(f, str(step, "expected"));
+        fputs(", observed ", f);
+        mx_put_md(f, str(step, "observed"));
+        fputs("\n", f);
+    }
+    fputs("\nReplay: `", f);
+    mx_put_md(f, str(div, "replay"));
+    fputs("`\n", f);
+}
+
 int mx_report_write_summary(const json_t *results, FILE *f) {
     const json_t *checks = json_object_get(results, "checks");
     const json_t *totals = json_object_get(results, "totals");
@@ -686,6 +718,7 @@ int mx_report_write_summary(const json_t *results, FILE *f) {
     if (tls_off(results))
         fprintf(f, "\n**Note:** %s.\n", tls_note);
 
+    put_md_exploration(f, json_object_get(results, "exploration"));
     put_md_list(f, checks, MX_VERDICT_FAIL, "Failures");
     put_md_list(f, checks, MX_VERDICT_XPASS, "Listed as expected to fail, but passed");
     put_md_list(f, checks, MX_VERDICT_WARN, "Warnings (SHOULD)");
