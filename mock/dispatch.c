@@ -176,6 +176,33 @@ static void route_error(struct mock_ctx *ctx, enum mock_route_result rr,
     }
 }
 
+static void log_request(struct mock_state *state, const struct mock_request *req,
+                        const struct mock_reply *reply, const struct mock_identity *who) {
+    if (state->reqlog == NULL)
+        return;
+    struct mock_reqlog_entry e = {
+        .client = req->client_ip,
+        .method = req->method,
+        .uri = req->uri,
+        .status = reply->status,
+        .user_id = who != NULL ? who->user_id : NULL,
+        .device_id = who != NULL ? who->device_id : NULL,
+        .body = req->body,
+        .body_len = req->body_len,
+        .body_dropped = req->body_too_large,
+    };
+    mock_reqlog_write(state->reqlog, &e);
+}
+
+void mock_dispatch_refuse(struct mock_state *state, const struct mock_request *req,
+                          unsigned status, const char *errcode, const char *why,
+                          struct mock_reply *reply) {
+    memset(reply, 0, sizeof *reply);
+    mock_error(reply, status, errcode, "%s", why);
+    finish_reply(reply);
+    log_request(state, req, reply, NULL);
+}
+
 void mock_dispatch(struct mock_state *state, const struct mock_request *req,
                    struct mock_reply *reply) {
     memset(reply, 0, sizeof *reply);
@@ -228,7 +255,7 @@ out:
     if (locked)
         store_unlock(state->store);
     finish_reply(reply);
-    mock_reqlog_write(state->reqlog, req->client_ip, req->method, uri, reply->status);
+    log_request(state, req, reply, &ctx.who);
     free(path);
     json_decref(ctx.body);
     mock_identity_clean(&ctx.who);
