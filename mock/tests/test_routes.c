@@ -167,3 +167,21 @@ Test(reqlog, redacts_access_token) {
     mock_reqlog_redact("/0123456789", small, sizeof small);
     cr_expect_str_eq(small, "/012345");
 }
+
+Test(reqlog, redacts_secret_members_at_any_depth) {
+    json_t *body =
+        json_loads("{\"password\":\"p1\",\"auth\":{\"type\":\"m.login.password\","
+                   "\"password\":\"p2\",\"session\":\"s\"},\"list\":[{\"token\":"
+                   "\"t\"},{\"mac\":\"m\"}],\"as_token\":7,\"user\":\"kept\"}",
+                   0, NULL);
+    cr_assert_not_null(body);
+    mock_reqlog_redact_json(body);
+    char *text = json_dumps(body, JSON_COMPACT | JSON_SORT_KEYS);
+    cr_expect_str_eq(text,
+                     "{\"as_token\":\"<redacted>\",\"auth\":{\"password\":\"<redacted>\","
+                     "\"session\":\"s\",\"type\":\"m.login.password\"},\"list\":[{"
+                     "\"token\":\"<redacted>\"},{\"mac\":\"<redacted>\"}],\"password\":"
+                     "\"<redacted>\",\"user\":\"kept\"}");
+    free(text);
+    json_decref(body);
+}
