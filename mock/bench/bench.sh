@@ -10,12 +10,23 @@
 #    run's requests/s and p99 latency, their medians, and the max RSS.
 # 2. Starts a second mock seeded (--seed) with a user who has 10,000 devices and
 #    times GET /devices for that user (median of BENCH_LISTINGS runs).
-# 3. When Stoplight Prism is installed (`prism` on PATH, or PRISM=/path/to/prism),
+#    The same wrk then runs against that listing (BENCH_BIG_SECONDS), and a
+#    bulk delete of 1,000 IDs (POST /delete_devices, password UIA) is timed on
+#    BENCH_BULK fresh users of 1,001 devices each (median).
+# 3. nginx (Debian's nginx-light; installed here when missing and root) serves
+#    the very bytes of both listings as static files on 127.0.0.1 in the same
+#    run, as this machine's ceiling for an HTTP answer of that size, and
+#    answers a POST of the same 1,000-ID body with {}. The mock's requests/s
+#    and p99 are printed as ratios to nginx-static, so that a regression shows
+#    as a ratio, not as a noisy absolute.
+# 4. When Stoplight Prism is installed (`prism` on PATH, or PRISM=/path/to/prism),
 #    serves the spec's device_management.yaml with `prism mock` on a free
 #    loopback port and runs the same wrk against its GET /devices, for a side
 #    by side comparison (requests/s, p99, RSS, ratio).
 #
 # Environment: MOCK_BIN (the binary), BENCH_SECONDS (wrk duration, default 10),
+# BENCH_BIG_SECONDS (wrk duration on the big listing, default 5), BENCH_BULK
+# (bulk deletes timed, default 5), NGINX (the nginx binary; "none": skip it),
 # BENCH_RUNS (wrk runs, default 3), BENCH_DEVICES (devices of the big user,
 # default 10000), BENCH_LISTINGS (timed listings, default 20), PRISM (the prism
 # binary), PRISM_SPEC (the OpenAPI file Prism serves, default the v1.17
@@ -29,6 +40,8 @@ seconds=${BENCH_SECONDS:-10}
 runs=${BENCH_RUNS:-3}
 n_devices=${BENCH_DEVICES:-10000}
 listings=${BENCH_LISTINGS:-20}
+big_seconds=${BENCH_BIG_SECONDS:-5}
+n_bulk=${BENCH_BULK:-5}
 prism=${PRISM:-$(command -v prism || true)}
 prism_spec=${PRISM_SPEC:-/work/shared/spec/v1.17/client-server/device_management.yaml}
 
@@ -149,24 +162,29 @@ token=$(register "$mock_url" "bench_$$" "bench-password-$$")
 devices_url="$mock_url/_matrix/client/v3/devices"
 status=$(curl -s -o /dev/null -w '%{http_code}' -H "Authorization: Bearer $token" "$devices_url")
 [ "$status" = 200 ] || die "GET /devices answered $status before the load"
+curl -s -o "$tmp/devices.json" -H "Authorization: Bearer $token" "$devices_url"
 load "$devices_url" "$mock_pid" "mock GET /devices ($mock_url, pid $mock_pid)" \
     -H "Authorization: Bearer $token"
 mock_rps=$load_rps mock_p99=$load_p99 mock_rss=$load_rss
 kill "$mock_pid"
 
-# ---- 2. GET /devices for a user with many devices ----
+# ---- 2. GET /devices for a user with many devices; bulk delete ----
 
 seed=$tmp/seed.json
 big_token="bench_big_user_token_$$"
-jq -n --argjson n "$n_devices" --arg t "$big_token" '
-    {users: [{user_id: "bench_big", password: "bench-big-password",
-              devices: ([range($n) | {device_id: "DEV\(.)", display_name: "device \(.)",
-                                      last_seen_ip: "127.0.0.1",
-                                      last_seen_ts: 1700000000000}]
-                        | .[0].access_token = $t)}]}' >"$seed"
+# The big user, and n_bulk users of 1,001 devices: DEV0 (holding the token)
+# deletes DEV1 .. DEV1000 in one request.
+jq -n --argjson n "$n_devices" --arg t "$big_token" --argjson nb "$n_bulk" '
+    def devs($k): [range($k) | {device_id: "DEV\(.)", display_name: "device \(.)",
+                                last_seen_ip: "127.0.0.1", last_seen_ts: 1700000000000}];
+    {users: ([{user_id: "bench_big", password: "bench-big-password",
+               devices: (devs($n) | .[0].access_token = $t)}] +
+             [range($nb) as $i | {user_id: "bench_bulk\($i)", password: "bench-bulk-password",
+               devices: (devs(1001) | .[0].access_token = "bench_bulk_token_\($i)")}])}' >"$seed"
+jq -nc '{devices: [range(1; 1001) | "DEV\(.)"]}' >"$tmp/bulk-ids.json"
 start_mock big --seed "$seed"
-echo "mock $mock_url (pid $mock_pid) seeded with $n_devices devices," \
-    "RSS: $(rss_kib "$mock_pid") KiB"
+echo "mock $mock_url (pid $mock_pid) seeded with $n_devices devices (and $n_bulk users" \
+    "of 1,001), RSS: $(rss_kib "$mock_pid") KiB"
 : >"$tmp/times"
 for i in $(seq 1 "$listings"); do
     out=$(curl -s -o "$tmp/big.json" -w '%{http_code} %{time_total}' \
@@ -180,10 +198,121 @@ sort -g "$tmp/times" | awk -v n="$n_devices" -v bytes="$(stat -c %s "$tmp/big.js
     { t[NR] = $1 * 1000 }
     END { printf "GET /devices with %d devices (%d bytes), %d runs: min %.1f ms, median %.1f ms, max %.1f ms\n",
                  n, bytes, NR, t[1], (NR % 2 ? t[(NR + 1) / 2] : (t[NR / 2] + t[NR / 2 + 1]) / 2), t[NR] }'
+saved_seconds=$seconds
+seconds=$big_seconds
+load "$mock_url/_matrix/client/v3/devices" "$mock_pid" \
+    "mock GET /devices with $n_devices devices" -H "Authorization: Bearer $big_token"
+big_rps=$load_rps big_p99=$load_p99
+seconds=$saved_seconds
+
+# bulk_delete URL TOKEN USER: one POST /delete_devices of the 1,000 IDs
+# through password UIA; prints the time of the request that deletes, in ms.
+bulk_delete() {
+    local url=$1 token=$2 user=$3 session out
+    session=$(curl -s -X POST -H "Authorization: Bearer $token" \
+        -H 'Content-Type: application/json' --data-binary @"$tmp/bulk-ids.json" \
+        "$url/_matrix/client/v3/delete_devices" | jq -r '.session // empty')
+    [ -n "$session" ] || die "POST /delete_devices gave no UIA session"
+    jq -c --arg s "$session" --arg u "$user" '. + {auth: {type: "m.login.password",
+        session: $s, identifier: {type: "m.id.user", user: $u},
+        password: "bench-bulk-password"}}' "$tmp/bulk-ids.json" >"$tmp/bulk-auth.json"
+    out=$(curl -s -o /dev/null -w '%{http_code} %{time_total}' -X POST \
+        -H "Authorization: Bearer $token" -H 'Content-Type: application/json' \
+        --data-binary @"$tmp/bulk-auth.json" "$url/_matrix/client/v3/delete_devices")
+    [ "${out%% *}" = 200 ] || die "POST /delete_devices answered ${out%% *}"
+    awk -v t="${out#* }" 'BEGIN { printf "%.2f\n", t * 1000 }'
+}
+: >"$tmp/bulk"
+for i in $(seq 0 $((n_bulk - 1))); do
+    bulk_delete "$mock_url" "bench_bulk_token_$i" "bench_bulk$i" >>"$tmp/bulk"
+done
+left=$(curl -s -H "Authorization: Bearer bench_bulk_token_0" \
+    "$mock_url/_matrix/client/v3/devices" | jq '.devices | length')
+[ "$left" = 1 ] || die "after the bulk delete $left devices are left, expected 1"
+bulk_ms=$(median <"$tmp/bulk")
+echo "POST /delete_devices of 1,000 IDs (password UIA), $n_bulk users: median $bulk_ms ms" \
+    "($(tr '\n' ' ' <"$tmp/bulk")ms)"
 echo "  RSS after: $(rss_kib "$mock_pid") KiB"
 kill "$mock_pid"
 
-# ---- 3. Stoplight Prism side by side ----
+# ---- 3. nginx serving the same bytes: this machine's ceiling ----
+
+nginx_bin=${NGINX:-$(command -v nginx || true)}
+if [ -z "$nginx_bin" ] && [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
+    echo "installing nginx-light (apt-get) for the static ceiling"
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq nginx-light >"$tmp/apt.log" 2>&1 ||
+        echo "apt-get install nginx-light failed: $(tail -1 "$tmp/apt.log")"
+    nginx_bin=$(command -v nginx || true)
+fi
+if [ "$nginx_bin" = none ] || [ -z "$nginx_bin" ]; then
+    echo "nginx not installed: ratios skipped (apt-get install nginx-light; NGINX=/path/to/nginx)"
+else
+    ngx=$tmp/nginx
+    mkdir -p "$ngx/www" "$ngx/temp"
+    cp "$tmp/devices.json" "$ngx/www/devices.json"
+    cp "$tmp/big.json" "$ngx/www/big.json"
+    nginx_port=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+    # A worker per core, as the mock has a polling thread per core; no
+    # access log, as the mock's --request-log is off.
+    {
+        [ "$(id -u)" = 0 ] && echo "user root;"
+        echo "worker_processes $(nproc);"
+        echo "daemon off;"
+        echo "pid $ngx/nginx.pid;"
+        echo "error_log $ngx/error.log warn;"
+        echo "events { worker_connections 1024; }"
+        echo "http {"
+        echo "    access_log off;"
+        for t in client_body proxy fastcgi uwsgi scgi; do echo "    ${t}_temp_path $ngx/temp;"; done
+        echo "    client_max_body_size 1m;"
+        echo "    client_body_buffer_size 128k;"
+        echo "    keepalive_requests 1000000;"
+        echo "    server {"
+        echo "        listen 127.0.0.1:$nginx_port;"
+        echo "        root $ngx/www;"
+        echo "        default_type application/json;"
+        echo "        location = /delete_devices { return 200 '{}'; }"
+        echo "    }"
+        echo "}"
+    } >"$ngx/nginx.conf"
+    "$nginx_bin" -p "$ngx" -c "$ngx/nginx.conf" -e "$ngx/error.log" >"$ngx/stdout" 2>&1 &
+    nginx_pid=$!
+    pids+=("$nginx_pid")
+    for _ in $(seq 1 100); do
+        curl -sf -o /dev/null "http://127.0.0.1:$nginx_port/devices.json" && break
+        kill -0 "$nginx_pid" 2>/dev/null || die "nginx exited: $(cat "$ngx/error.log" "$ngx/stdout")"
+        sleep 0.1
+    done
+    cmp -s "$tmp/devices.json" <(curl -s "http://127.0.0.1:$nginx_port/devices.json") ||
+        die "nginx does not serve the mock's bytes"
+    nginx_version=$("$nginx_bin" -v 2>&1 | sed 's|.*/||')
+    load "http://127.0.0.1:$nginx_port/devices.json" "$nginx_pid" \
+        "nginx $nginx_version static, the bytes of GET /devices" \
+        -H "Authorization: Bearer $token"
+    ngx_rps=$load_rps ngx_p99=$load_p99
+    seconds=$big_seconds
+    load "http://127.0.0.1:$nginx_port/big.json" "$nginx_pid" \
+        "nginx static, the bytes of the $n_devices-device listing"
+    ngx_big_rps=$load_rps ngx_big_p99=$load_p99
+    seconds=$saved_seconds
+    : >"$tmp/nbulk"
+    for i in $(seq 1 "$n_bulk"); do
+        curl -s -o /dev/null -w '%{time_total}\n' -X POST -H 'Content-Type: application/json' \
+            --data-binary @"$tmp/bulk-auth.json" "http://127.0.0.1:$nginx_port/delete_devices" |
+            awk '{ printf "%.2f\n", $1 * 1000 }' >>"$tmp/nbulk"
+    done
+    ngx_bulk_ms=$(median <"$tmp/nbulk")
+    echo "nginx answering the same 1,000-ID POST with {}: median $ngx_bulk_ms ms"
+    awk -v n="$n_devices" -v a="$mock_rps" -v b="$ngx_rps" -v c="$mock_p99" -v d="$ngx_p99" \
+        -v e="$big_rps" -v f="$ngx_big_rps" -v g="$big_p99" -v h="$ngx_big_p99" \
+        -v i="$bulk_ms" -v j="$ngx_bulk_ms" 'BEGIN {
+        printf "mock / nginx-static, GET /devices: %.2f of the requests/s, p99 %.2fx\n", a / b, c / d
+        printf "mock / nginx-static, %d-device listing: %.2f of the requests/s, p99 %.2fx\n", n, e / f, g / h
+        printf "mock / nginx, bulk delete of 1,000 IDs: %.1fx the time of nginx answering the same POST\n", i / j }'
+    kill "$nginx_pid"
+fi
+
+# ---- 4. Stoplight Prism side by side ----
 
 if [ -z "$prism" ] || [ ! -x "$prism" ]; then
     echo "Prism not installed: skipped (npm install @stoplight/prism-cli; PRISM=/path/to/prism)"
