@@ -5,6 +5,7 @@
 
 #include <criterion/criterion.h>
 
+#include "dispatch.h"
 #include "reqlog.h"
 #include "routes.h"
 
@@ -184,4 +185,25 @@ Test(reqlog, redacts_secret_members_at_any_depth) {
                      "\"<redacted>\",\"user\":\"kept\"}");
     free(text);
     json_decref(body);
+}
+
+Test(reply, json_text_is_json_dumps_compact) {
+    /* Every ASCII character, UTF-8, nesting, numbers, literals. */
+    char all[128];
+    for (int i = 1; i < 128; i++)
+        all[i - 1] = (char)i;
+    all[127] = '\0';
+    json_t *v = json_pack("{s:s,s:s,s:[i,I,f,b,b,n],s:{},s:[],s:{s:{s:s}}}", "all", all,
+                          "utf8", "\xc3\xa9\xe2\x82\xac\xf0\x9f\x98\x80", "list", -7,
+                          (json_int_t)1700000000000, 0.5, 1, 0, "empty", "none", "deep",
+                          "a", "b", "c");
+    cr_assert_not_null(v);
+    json_object_set_new(v, "k\"\\\n", json_stringn("nul\0in", 6));
+    char *ours = mock_json_text(v);
+    char *theirs = json_dumps(v, JSON_COMPACT);
+    cr_assert_not_null(ours);
+    cr_expect_str_eq(ours, theirs);
+    free(ours);
+    free(theirs);
+    json_decref(v);
 }
