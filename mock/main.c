@@ -285,6 +285,7 @@ static char *read_text_file(const char *path, char *err, size_t err_len) {
         text = grown;
         memcpy(text + len, chunk, n);
         len += n;
+        text[len] = '\0';
     }
     if (ferror(fp)) {
         snprintf(err, err_len, "%s: %s", path, strerror(errno));
