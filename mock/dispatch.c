@@ -2,6 +2,7 @@
  * authentication, handler, and the serialised reply. */
 #include "dispatch.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -128,6 +129,152 @@ static int parse_body(struct mock_ctx *ctx) {
     return 0;
 }
 
+/* A growing output buffer for serialise(). */
+struct text {
+    char *data; /* owned */
+    size_t len, cap;
+    bool oom;
+};
+
+static void put(struct text *t, const char *s, size_t n) {
+    if (t->oom)
+        return;
+    if (t->len + n + 1 > t->cap) {
+        size_t cap = t->cap > 0 ? t->cap : 4096;
+        while (cap < t->len + n + 1)
+            cap *= 2;
+        char *grown = realloc(t->data, cap);
+        if (grown == NULL) {
+            t->oom = true;
+            return;
+        }
+        t->data = grown;
+        t->cap = cap;
+    }
+    memcpy(t->data + t->len, s, n);
+    t->len += n;
+}
+
+/* A JSON string, escaped as json_dumps escapes it (UTF-8 kept as is). */
+static void put_string(struct text *t, const char *s, size_t n) {
+    static const char hex[] = "0123456789ABCDEF";
+    size_t run = 0;
+    put(t, "\"", 1);
+    for (size_t i = 0; i < n; i++) {
+        unsigned char c = (unsigned char)s[i];
+        if (c >= 0x20 && c != '"' && c != '\\')
+            continue;
+        put(t, s + run, i - run);
+        run = i + 1;
+        char esc[6] = {'\\', 'u', '0', '0', hex[c >> 4], hex[c & 15]};
+        switch (c) {
+            case '"':
+                put(t, "\\\"", 2);
+                break;
+            case '\\':
+                put(t, "\\\\", 2);
+                break;
+            case '\b':
+                put(t, "\\b", 2);
+                break;
+            case '\f':
+                put(t, "\\f", 2);
+                break;
+            case '\n':
+                put(t, "\\n", 2);
+                break;
+            case '\r':
+                put(t, "\\r", 2);
+                break;
+            case '\t':
+                put(t, "\\t", 2);
+                break;
+            default:
+                put(t, esc, sizeof esc);
+                break;
+        }
+    }
+    put(t, s + run, n - run);
+    put(t, "\"", 1);
+}
+
+/* Compact JSON text of v, the same bytes as json_dumps(v, JSON_COMPACT) in
+ * about half the time: a listing of 10,000 devices is a megabyte, and
+ * jansson's dump goes through a callback per token. */
+static void serialise(struct text *t, json_t *v) {
+    switch (json_typeof(v)) {
+        case JSON_OBJECT: {
+            const char *key;
+            size_t key_len;
+            json_t *member;
+            bool first = true;
+            put(t, "{", 1);
+            json_object_keylen_foreach(v, key, key_len, member) {
+                if (!first)
+                    put(t, ",", 1);
+                first = false;
+                put_string(t, key, key_len);
+                put(t, ":", 1);
+                serialise(t, member);
+            }
+            put(t, "}", 1);
+            break;
+        }
+        case JSON_ARRAY: {
+            size_t i;
+            json_t *item;
+            put(t, "[", 1);
+            json_array_foreach(v, i, item) {
+                if (i > 0)
+                    put(t, ",", 1);
+                serialise(t, item);
+            }
+            put(t, "]", 1);
+            break;
+        }
+        case JSON_STRING:
+            put_string(t, json_string_value(v), json_string_length(v));
+            break;
+        case JSON_INTEGER: {
+            char num[32];
+            int n =
+                snprintf(num, sizeof num, "%" JSON_INTEGER_FORMAT, json_integer_value(v));
+            put(t, num, (size_t)n);
+            break;
+        }
+        case JSON_TRUE:
+            put(t, "true", 4);
+            break;
+        case JSON_FALSE:
+            put(t, "false", 5);
+            break;
+        case JSON_NULL:
+            put(t, "null", 4);
+            break;
+        default: { /* reals: jansson's own formatting */
+            char *text = json_dumps(v, JSON_COMPACT | JSON_ENCODE_ANY);
+            if (text == NULL)
+                t->oom = true;
+            else
+                put(t, text, strlen(text));
+            free(text);
+            break;
+        }
+    }
+}
+
+char *mock_json_text(json_t *v) {
+    struct text t = {NULL, 0, 0, false};
+    serialise(&t, v);
+    put(&t, "", 0);
+    if (t.oom || t.data == NULL) {
+        free(t.data);
+        return NULL;
+    }
+    t.data[t.len] = '\0';
+    return t.data;
+}
+
 /* Serialises reply->json into reply->body and sets the headers. */
 static void finish_reply(struct mock_reply *reply) {
     if (reply->json == NULL) {
@@ -135,7 +282,7 @@ static void finish_reply(struct mock_reply *reply) {
         reply->json = json_pack("{s:s,s:s}", "errcode", "M_UNKNOWN", "error",
                                 "Internal server error");
     }
-    reply->body = reply->json != NULL ? json_dumps(reply->json, JSON_COMPACT) : NULL;
+    reply->body = reply->json != NULL ? mock_json_text(reply->json) : NULL;
     if (reply->body == NULL) {
         reply->status = 500;
         reply->body = strdup("{}");
@@ -174,6 +321,33 @@ static void route_error(struct mock_ctx *ctx, enum mock_route_result rr,
             mock_error(ctx->reply, 500, "M_UNKNOWN", "Out of memory");
             break;
     }
+}
+
+static void log_request(struct mock_state *state, const struct mock_request *req,
+                        const struct mock_reply *reply, const struct mock_identity *who) {
+    if (state->reqlog == NULL)
+        return;
+    struct mock_reqlog_entry e = {
+        .client = req->client_ip,
+        .method = req->method,
+        .uri = req->uri,
+        .status = reply->status,
+        .user_id = who != NULL ? who->user_id : NULL,
+        .device_id = who != NULL ? who->device_id : NULL,
+        .body = req->body,
+        .body_len = req->body_len,
+        .body_dropped = req->body_too_large,
+    };
+    mock_reqlog_write(state->reqlog, &e);
+}
+
+void mock_dispatch_refuse(struct mock_state *state, const struct mock_request *req,
+                          unsigned status, const char *errcode, const char *why,
+                          struct mock_reply *reply) {
+    memset(reply, 0, sizeof *reply);
+    mock_error(reply, status, errcode, "%s", why);
+    finish_reply(reply);
+    log_request(state, req, reply, NULL);
 }
 
 void mock_dispatch(struct mock_state *state, const struct mock_request *req,
@@ -228,7 +402,7 @@ out:
     if (locked)
         store_unlock(state->store);
     finish_reply(reply);
-    mock_reqlog_write(state->reqlog, req->client_ip, req->method, uri, reply->status);
+    log_request(state, req, reply, &ctx.who);
     free(path);
     json_decref(ctx.body);
     mock_identity_clean(&ctx.who);

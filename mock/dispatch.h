@@ -18,8 +18,15 @@ struct uia;
 struct mock_ratelimit;
 struct mock_reqlog;
 
-/* Largest request body accepted; larger ones get 413 M_TOO_LARGE. */
+/* Largest request body accepted; larger ones get 413 M_TOO_LARGE (at once
+ * when Content-Length says so, else as soon as the body goes over). */
 #define MOCK_MAX_BODY (64 * 1024)
+/* Largest request target (path and query, as sent): 414 M_TOO_LARGE. */
+#define MOCK_MAX_TARGET (16 * 1024)
+/* Most header fields, and most bytes in their names and values together
+ * (Authorization included): 431 M_TOO_LARGE. */
+#define MOCK_MAX_HEADERS 100
+#define MOCK_MAX_HEADER_BYTES (16 * 1024)
 
 /* Nonces of the shared-secret registration (GET /_synapse/admin/v1/register):
  * single use, valid for a minute, at most this many outstanding (the oldest
@@ -86,6 +93,17 @@ void mock_state_teardown(struct mock_state *state);
 void mock_dispatch(struct mock_state *state, const struct mock_request *req,
                    struct mock_reply *reply);
 void mock_reply_clean(struct mock_reply *reply);
+
+/* Refuses a request before it is dispatched (a transport limit): fills reply
+ * with status and {"errcode": errcode, "error": why} and logs the request.
+ * Touches no state but the request log. */
+void mock_dispatch_refuse(struct mock_state *state, const struct mock_request *req,
+                          unsigned status, const char *errcode, const char *why,
+                          struct mock_reply *reply);
+
+/* The compact JSON text of v: the same bytes as json_dumps(v, JSON_COMPACT),
+ * faster. Returns a new string (free), or NULL on OOM. */
+char *mock_json_text(json_t *v);
 
 /* Milliseconds since the epoch (wall clock). */
 int64_t mock_now_ms(void);

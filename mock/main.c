@@ -31,13 +31,27 @@ static const char usage_text[] =
     "                            (/_synapse/admin/v1/register, HMAC-SHA1 nonce scheme)\n"
     "  --no-registration         POST /register refuses clients (403 M_FORBIDDEN);\n"
     "                            application services still register users\n"
-    "  --request-log FILE        append one line per request (tokens redacted)\n"
+    "  --request-log FILE        append one JSON object a line per request: method,\n"
+    "                            path, status, user and device, body (secrets\n"
+    "                            redacted, cut at 2 KiB)\n"
+    "  --tls-cert FILE           serve https with this PEM certificate (chain)\n"
+    "  --tls-key FILE            and this PEM private key (both needed)\n"
     "  --seed FILE               load users and devices from a JSON file\n"
     "  --deviate NAME            break one named rule on purpose (repeatable)\n"
     "  --list-deviations         print NAME<TAB>REQ-IDS<TAB>description and exit\n"
     "  --help, --version\n"
     "\n"
-    "Prints \"listening on http://ADDR:PORT\" once ready; stops on SIGINT/SIGTERM.\n";
+    "Prints \"listening on http://ADDR:PORT\" (https with --tls-cert) once ready;\n"
+    "stops on SIGINT/SIGTERM.\n"
+    "\n"
+    "Limits (answered with a JSON Matrix error, errcode M_TOO_LARGE):\n"
+    "  request target (path and query)  16 KiB      414\n"
+    "  header fields                    100         431\n"
+    "  header names and values          16 KiB      431 (Authorization included)\n"
+    "  request body                     64 KiB      413 (at once with Expect:\n"
+    "                                               100-continue, else once read)\n"
+    "Past 128 KiB of request head, libmicrohttpd answers 414/431 itself or\n"
+    "closes the connection. An idle connection is closed after 30 s.\n";
 
 enum {
     OPT_LISTEN = 256,
@@ -49,6 +63,8 @@ enum {
     OPT_SHARED_SECRET,
     OPT_NO_REGISTRATION,
     OPT_REQUEST_LOG,
+    OPT_TLS_CERT,
+    OPT_TLS_KEY,
     OPT_SEED,
     OPT_DEVIATE,
     OPT_LIST_DEVIATIONS,
@@ -66,6 +82,8 @@ static const struct option long_options[] = {
     {"shared-secret", required_argument, NULL, OPT_SHARED_SECRET},
     {"no-registration", no_argument, NULL, OPT_NO_REGISTRATION},
     {"request-log", required_argument, NULL, OPT_REQUEST_LOG},
+    {"tls-cert", required_argument, NULL, OPT_TLS_CERT},
+    {"tls-key", required_argument, NULL, OPT_TLS_KEY},
     {"seed", required_argument, NULL, OPT_SEED},
     {"deviate", required_argument, NULL, OPT_DEVIATE},
     {"list-deviations", no_argument, NULL, OPT_LIST_DEVIATIONS},
@@ -81,6 +99,7 @@ struct options {
     const char *registration_token;
     const char *shared_secret;
     bool no_registration;
+    const char *tls_cert, *tls_key; /* file names, borrowed from argv */
 };
 
 static int replace_string(char **slot, const char *value) {
@@ -186,6 +205,14 @@ static int parse_args(int argc, char **argv, struct options *o) {
             case OPT_REQUEST_LOG:
                 bad = replace_string(&o->cfg.request_log, arg) < 0;
                 break;
+            case OPT_TLS_CERT:
+                bad = arg[0] == '\0';
+                o->tls_cert = arg;
+                break;
+            case OPT_TLS_KEY:
+                bad = arg[0] == '\0';
+                o->tls_key = arg;
+                break;
             case OPT_SEED:
                 bad = replace_string(&o->cfg.seed_file, arg) < 0;
                 break;
@@ -226,7 +253,54 @@ static int parse_args(int argc, char **argv, struct options *o) {
                 argv[optind]);
         return EXIT_USAGE;
     }
+    if ((o->tls_cert == NULL) != (o->tls_key == NULL)) {
+        fprintf(stderr, "mock-homeserver: --tls-cert and --tls-key go together\n");
+        return EXIT_USAGE;
+    }
     return 0;
+}
+
+/* Reads a whole (small) file. Returns a new NUL-terminated string, or NULL
+ * with a one-line reason in err. */
+static char *read_text_file(const char *path, char *err, size_t err_len) {
+    char *text = NULL;
+    size_t len = 0;
+    FILE *fp = fopen(path, "rb");
+    if (fp == NULL) {
+        snprintf(err, err_len, "%s: %s", path, strerror(errno));
+        return NULL;
+    }
+    char chunk[4096];
+    size_t n;
+    while ((n = fread(chunk, 1, sizeof chunk, fp)) > 0) {
+        if (len + n > 1024 * 1024) {
+            snprintf(err, err_len, "%s: larger than 1 MiB", path);
+            goto fail;
+        }
+        char *grown = realloc(text, len + n + 1);
+        if (grown == NULL) {
+            snprintf(err, err_len, "%s: out of memory", path);
+            goto fail;
+        }
+        text = grown;
+        memcpy(text + len, chunk, n);
+        len += n;
+        text[len] = '\0';
+    }
+    if (ferror(fp)) {
+        snprintf(err, err_len, "%s: %s", path, strerror(errno));
+        goto fail;
+    }
+    if (text == NULL || strstr(text, "-----BEGIN ") == NULL) {
+        snprintf(err, err_len, "%s: not a PEM file", path);
+        goto fail;
+    }
+    fclose(fp);
+    return text;
+fail:
+    fclose(fp);
+    free(text);
+    return NULL;
 }
 
 int main(int argc, char **argv) {
@@ -237,6 +311,7 @@ int main(int argc, char **argv) {
     memset(&state, 0, sizeof state);
     struct mock_reqlog *reqlog = NULL;
     struct mock_server *srv = NULL;
+    char *tls_cert = NULL, *tls_key = NULL;
     char err[512];
     int status = EXIT_USAGE;
 
@@ -250,6 +325,14 @@ int main(int argc, char **argv) {
         if (mock_config_load_appservice(&o.cfg, o.appservice_files[i], err, sizeof err) <
             0) {
             fprintf(stderr, "mock-homeserver: %s\n", err);
+            goto out;
+        }
+    }
+    if (o.tls_cert != NULL) {
+        tls_cert = read_text_file(o.tls_cert, err, sizeof err);
+        tls_key = tls_cert != NULL ? read_text_file(o.tls_key, err, sizeof err) : NULL;
+        if (tls_key == NULL) {
+            fprintf(stderr, "mock-homeserver: TLS %s\n", err);
             goto out;
         }
     }
@@ -285,15 +368,15 @@ int main(int argc, char **argv) {
     pthread_sigmask(SIG_BLOCK, &stop_signals, NULL);
     signal(SIGPIPE, SIG_IGN);
 
-    srv =
-        mock_server_start(&state, o.cfg.listen_addr, o.cfg.listen_port, err, sizeof err);
+    srv = mock_server_start_tls(&state, o.cfg.listen_addr, o.cfg.listen_port, tls_cert,
+                                tls_key, err, sizeof err);
     if (srv == NULL) {
         fprintf(stderr, "mock-homeserver: %s\n", err);
         goto out;
     }
     bool v6 = strchr(o.cfg.listen_addr, ':') != NULL;
-    printf("listening on http://%s%s%s:%u\n", v6 ? "[" : "", o.cfg.listen_addr,
-           v6 ? "]" : "", mock_server_port(srv));
+    printf("listening on %s://%s%s%s:%u\n", tls_cert != NULL ? "https" : "http",
+           v6 ? "[" : "", o.cfg.listen_addr, v6 ? "]" : "", mock_server_port(srv));
     fflush(stdout);
 
     int sig = 0;
@@ -307,5 +390,9 @@ out:
     mock_deviations_reset();
     mock_config_clean(&o.cfg);
     free(o.appservice_files);
+    free(tls_cert);
+    if (tls_key != NULL)
+        memset(tls_key, 0, strlen(tls_key)); /* no key text left in freed memory */
+    free(tls_key);
     return status;
 }

@@ -17,6 +17,12 @@ struct mock_server;
  */
 struct mock_server *mock_server_start(struct mock_state *state, const char *addr,
                                       unsigned port, char *err, size_t err_len);
+/* The same over https: cert_pem and key_pem are the PEM texts of the
+ * server's certificate (chain) and private key (both copied). Fails when
+ * libmicrohttpd lacks TLS support or the pair is unusable. */
+struct mock_server *mock_server_start_tls(struct mock_state *state, const char *addr,
+                                          unsigned port, const char *cert_pem,
+                                          const char *key_pem, char *err, size_t err_len);
 /* The port actually bound. */
 unsigned mock_server_port(const struct mock_server *srv);
 /* Stops the daemon (waits for requests in progress) and frees srv. */

@@ -5,6 +5,7 @@
 
 #include <criterion/criterion.h>
 
+#include "dispatch.h"
 #include "reqlog.h"
 #include "routes.h"
 
@@ -166,4 +167,43 @@ Test(reqlog, redacts_access_token) {
     char small[8];
     mock_reqlog_redact("/0123456789", small, sizeof small);
     cr_expect_str_eq(small, "/012345");
+}
+
+Test(reqlog, redacts_secret_members_at_any_depth) {
+    json_t *body =
+        json_loads("{\"password\":\"p1\",\"auth\":{\"type\":\"m.login.password\","
+                   "\"password\":\"p2\",\"session\":\"s\"},\"list\":[{\"token\":"
+                   "\"t\"},{\"mac\":\"m\"}],\"as_token\":7,\"user\":\"kept\"}",
+                   0, NULL);
+    cr_assert_not_null(body);
+    mock_reqlog_redact_json(body);
+    char *text = json_dumps(body, JSON_COMPACT | JSON_SORT_KEYS);
+    cr_expect_str_eq(text,
+                     "{\"as_token\":\"<redacted>\",\"auth\":{\"password\":\"<redacted>\","
+                     "\"session\":\"s\",\"type\":\"m.login.password\"},\"list\":[{"
+                     "\"token\":\"<redacted>\"},{\"mac\":\"<redacted>\"}],\"password\":"
+                     "\"<redacted>\",\"user\":\"kept\"}");
+    free(text);
+    json_decref(body);
+}
+
+Test(reply, json_text_is_json_dumps_compact) {
+    /* Every ASCII character, UTF-8, nesting, numbers, literals. */
+    char all[128];
+    for (int i = 1; i < 128; i++)
+        all[i - 1] = (char)i;
+    all[127] = '\0';
+    json_t *v = json_pack("{s:s,s:s,s:[i,I,f,b,b,n],s:{},s:[],s:{s:{s:s}}}", "all", all,
+                          "utf8", "\xc3\xa9\xe2\x82\xac\xf0\x9f\x98\x80", "list", -7,
+                          (json_int_t)1700000000000, 0.5, 1, 0, "empty", "none", "deep",
+                          "a", "b", "c");
+    cr_assert_not_null(v);
+    json_object_set_new(v, "k\"\\\n", json_stringn("nul\0in", 6));
+    char *ours = mock_json_text(v);
+    char *theirs = json_dumps(v, JSON_COMPACT);
+    cr_assert_not_null(ours);
+    cr_expect_str_eq(ours, theirs);
+    free(ours);
+    free(theirs);
+    json_decref(v);
 }
