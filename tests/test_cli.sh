@@ -45,7 +45,11 @@ grep -q "unexpected argument" "$work/typo-value.log" && fail "typo-value: 1.18 r
 run crit-before --homeserver "$url" --filter 'get/*'
 expect_status crit-before 2
 expect_line crit-before "error: unknown option --filter"
-[ ! -e "$work/typo-value/results.json" ] || fail "a usage error wrote a verdict"
+# A usage error still writes its reports, saying that nothing was judged and why.
+[ -e "$work/typo-value/results.json" ] || fail "a usage error left no reports"
+[ "$(json_get "$work/typo-value/results.json" 'd["exit_status"], d["verdict"]')" = "(2, 'not judged')" ] ||
+    fail "typo-value: results.json does not say 'not judged' with exit 2"
+grep -q "spec-verison" "$work/typo-value/summary.md" || fail "typo-value: summary.md lacks the reason"
 
 # ---- 2. every configuration problem at once, before any request ----
 mkdir -p "$work/empty-spec"

@@ -77,7 +77,9 @@ need("\n## Spec version notes\n" in md, "summary.md has no Spec version notes")
 need(re.search(r"- \*\*1\.17\*\* `deleteDevice` changed: .*`ASD-DELETE` \(fail\)", md),
      "summary.md: the deleteDevice note does not list ASD-DELETE (fail)")
 html = open(f"{d}/report.html").read()
-need('<code>ASD-DELETE</code><details class="sn"><summary title="deleteDevice: ' in html,
+# The badge follows the ID in its cell (after the ID's spec link).
+need(re.search(r'<code>ASD-DELETE</code>(?: <a class="spec"[^>]*>spec</a>)?'
+               r'<details class="sn"><summary title="deleteDevice: ', html),
      "report.html: no badge next to ASD-DELETE")
 need('<h2 id="spec-notes">' in html, "report.html: no notes section")
 for p in problems:
