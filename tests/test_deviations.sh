@@ -8,6 +8,7 @@
 #   - the run exits 0 (a server with one known deviation, listed, is green).
 # Checks blocked by a declared rule are counted apart. Writes deviations.json
 # and deviations.md into MXDEV_MATRIX_DIR (default: <source>/reports).
+# shellcheck source=tests/lib.sh
 source "$(dirname "$0")/lib.sh"
 out_dir=${MXDEV_MATRIX_DIR:-$MXDEV_SOURCE_DIR/reports}
 mkdir -p "$out_dir"

@@ -4,6 +4,7 @@
 # (fixtures/requirement-operations.tsv) reach results.json (spec_notes),
 # summary.md ("Spec version notes"), report.html (badges) and, for failing
 # checks only, one console line; without --spec-dir there are none.
+# shellcheck source=tests/lib.sh
 source "$(dirname "$0")/lib.sh"
 
 for exe in "$MOCK" "$SUITE"; do
