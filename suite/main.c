@@ -30,6 +30,7 @@
 #include "mx_env.h"
 #include "mx_redact.h"
 #include "mx_report.h"
+#include "mx_session.h"
 #include "mx_yaml.h"
 
 #define EXIT_CONFIG 2
@@ -884,6 +885,9 @@ int main(int argc, char **argv) {
 
     make_run_id(run_id, sizeof(run_id));
     export_run(&o, &as, &pr, run_id);
+    if (mx_session_export_run_secret() < 0)
+        fprintf(stderr, "warning: no randomness for the run's secret: every check "
+                        "registers its own users\n");
     json_object_set_new(pr.capabilities, "run_id", json_string(run_id));
     print_header(&o, &as, &pr);
 

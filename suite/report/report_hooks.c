@@ -683,6 +683,11 @@ ReportHook(POST_ALL)(struct criterion_global_stats *global) {
         state.capabilities ? json_incref(state.capabilities) : json_object(), "totals",
         totals_obj, "exit_status", state.exit_status, "checks", checks, "spec_dir",
         state.spec_dir);
+    /* What the run cost the server (issue 16): the sums of the tests'
+     * mx_record_cost lines and the runner's own requests. */
+    json_t *costs = mx_record_read_costs(state.dir);
+    if (results && costs)
+        json_object_set(results, "costs", costs);
     if (!results || mx_report_write_files(results, state.dir, err, sizeof(err)) < 0) {
         fprintf(stderr, "error: reports: %s\n", results ? err : "out of memory");
         state.exit_status = 1;
@@ -695,7 +700,13 @@ ReportHook(POST_ALL)(struct criterion_global_stats *global) {
            "%s/{results.json,junit.xml,results.tap,summary.md,report.html}\n",
            state.exit_status == 0 ? "conformant" : "NOT CONFORMANT",
            state.strict ? " (strict)" : "", state.dir);
+    printf("cost: %lld registrations, %lld logins, %lld password checks, %lld requests\n",
+           (long long)json_integer_value(json_object_get(costs, "registrations")),
+           (long long)json_integer_value(json_object_get(costs, "logins")),
+           (long long)json_integer_value(json_object_get(costs, "password_checks")),
+           (long long)json_integer_value(json_object_get(costs, "requests")));
     fflush(stdout);
+    json_decref(costs);
     json_decref(results);
     state.finished = true;
     release_state();

@@ -14,7 +14,8 @@
 #
 # Environment:
 #   MXDEV_SYNAPSE_CACHE   cache dir holding the chroot (/var/cache/mxdev-synapse)
-#   MXDEV_SYNAPSE_MIRROR  Debian mirror (default: the one this machine's apt uses)
+#   MXDEV_SYNAPSE_MIRROR  Debian mirror (default: the one this machine's apt
+#                         sources name; there is no built-in fallback)
 #   MXDEV_SOURCE_DIR      source tree (default: two levels above this script)
 #   MXDEV_SYNAPSE_SERVER_NAME  server_name (default localhost)
 #   MXDEV_SYNAPSE_START_TIMEOUT  seconds to wait for /versions (default 180)
@@ -49,7 +50,8 @@ skip() {
     exit 77
 }
 
-# The Debian mirror this machine's apt uses (not the security archive).
+# The Debian mirror this machine's apt uses (not the security archive);
+# nothing (status 1) when there is none: the tree names no mirror of its own.
 find_mirror() {
     if [ -n "${MXDEV_SYNAPSE_MIRROR:-}" ]; then
         echo "$MXDEV_SYNAPSE_MIRROR"
@@ -69,7 +71,7 @@ find_mirror() {
             return
         fi
     done
-    echo http://deb.debian.org/debian
+    return 1
 }
 
 # dpkg status of matrix-synapse in the chroot, "" when absent.
@@ -159,7 +161,8 @@ cmd_prepare() {
     fi
     check_host
     local mirror
-    mirror=$(find_mirror)
+    mirror=$(find_mirror) ||
+        skip "no Debian mirror: none in this machine's apt sources (/etc/apt/sources.list{,.d}); set MXDEV_SYNAPSE_MIRROR=http://.../debian"
     curl -sf --max-time 20 -o /dev/null "$mirror/dists/sid/InRelease" ||
         skip "Debian mirror $mirror has no reachable sid suite"
     mkdir -p "$cache"
