@@ -32,6 +32,7 @@
 #include "mx_report.h"
 #include "mx_session.h"
 #include "mx_yaml.h"
+#include "server_config.h"
 
 #define EXIT_CONFIG 2
 #define EXIT_UNREACHABLE 3
@@ -53,6 +54,8 @@ struct options {
     const char *cacert;
     bool require_appservice;
     const char *spec_dir;
+    const char *print_server_config; /* --print-server-config NAME */
+    const char *as_registration_out; /* --as-registration-out FILE */
 };
 
 /* What the application-service registration file gives the suite. */
@@ -87,6 +90,8 @@ enum {
     OPT_REQUIRE_APPSERVICE,
     OPT_SPEC_DIR,
     OPT_VERSION,
+    OPT_PRINT_SERVER_CONFIG,
+    OPT_AS_REGISTRATION_OUT,
 };
 
 static const struct option long_options[] = {
@@ -109,6 +114,8 @@ static const struct option long_options[] = {
     {"cacert", required_argument, NULL, OPT_CACERT},
     {"require-appservice", no_argument, NULL, OPT_REQUIRE_APPSERVICE},
     {"spec-dir", required_argument, NULL, OPT_SPEC_DIR},
+    {"print-server-config", required_argument, NULL, OPT_PRINT_SERVER_CONFIG},
+    {"as-registration-out", required_argument, NULL, OPT_AS_REGISTRATION_OUT},
     {"help", no_argument, NULL, 'h'},
     {"version", no_argument, NULL, OPT_VERSION},
     {NULL, 0, NULL, 0},
@@ -159,6 +166,11 @@ static void usage(FILE *f) {
         "  --spec-dir DIR            judge response bodies by the schemas of a\n"
         "                            matrix-spec checkout (data/api/client-server)\n"
         "                            instead of fixtures/schemas\n"
+        "  --print-server-config S   print what a test server needs (registration,\n"
+        "                            rate limits, application service) for S: synapse,\n"
+        "                            dendrite, conduit (conduwuit, continuwuity); exit\n"
+        "  --as-registration-out F   with --print-server-config: write an application-\n"
+        "                            service registration with fresh tokens to F\n"
         "  -h, --help                this text\n"
         "  --version                 the suite's version\n"
         "\n"
@@ -377,6 +389,12 @@ static void parse_options(int argc, char **argv, struct options *o) {
                 if (access(optarg, R_OK | X_OK) < 0)
                     config_error("--spec-dir %s: %s", optarg, strerror(errno));
                 o->spec_dir = optarg;
+                break;
+            case OPT_PRINT_SERVER_CONFIG:
+                o->print_server_config = optarg;
+                break;
+            case OPT_AS_REGISTRATION_OUT:
+                o->as_registration_out = optarg;
                 break;
             case 'h':
                 usage(stdout);
@@ -833,6 +851,13 @@ int main(int argc, char **argv) {
         crit_argv[1 + i - rest] = argv[i];
 
     parse_options(ours, argv, &o);
+    if (o.as_registration_out && !o.print_server_config)
+        config_error("--as-registration-out needs --print-server-config");
+    if (o.print_server_config) {
+        free(crit_argv);
+        return mx_print_server_config(o.print_server_config, o.as_registration_out,
+                                      o.homeserver, stdout);
+    }
 
     if (criterion_info_only(crit_argc, crit_argv)) {
         int rc = run_criterion(crit_argc, crit_argv);
