@@ -178,7 +178,8 @@ static void usage(FILE *f) {
         "criterion, e.g. -- --filter 'uia/*' -j4, or -- --list.\n"
         "\n"
         "Exit status: 0 conformant, 1 conformance failures, 2 usage or configuration\n"
-        "error, 3 homeserver unreachable or not speaking the Matrix client-server API.\n",
+        "error (also a rate limit the run cannot wait out: a 429 asking for more than\n"
+        "30 s), 3 homeserver unreachable or not speaking the Matrix client-server API.\n",
         f);
 }
 
