@@ -21,6 +21,9 @@
 void mx_model_reset(void);
 /* Updates the model from one exchange (the client's response hook). */
 void mx_model_on_response(const struct mx_req *req, const struct mx_resp *r);
+/* device_id of user_id is there from before the check (a leftover the run's
+ * pool could not remove): neither expected nor a stranger. */
+void mx_model_note_background(const char *user_id, const char *device_id);
 /* user_id is a --user account: it may hold devices the model never saw. */
 void mx_model_mark_preexisting(const char *user_id);
 /* Compares the server with the model and records the differences; sends its
