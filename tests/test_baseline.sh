@@ -16,10 +16,12 @@ source "$(dirname "$0")/lib.sh"
 
 A=error-without-error-field # breaks ERR-SHAPE
 B=last-seen-ts-string       # breaks ERR-SCHEMA and LIST-OK
+C=uia-no-flows              # breaks UIA-CHALLENGE, which blocks two checks
 
 start_server clean "$MOCK" --appservice "$AS_REG"
 start_server dev_a "$MOCK" --appservice "$AS_REG" --deviate "$A"
 start_server dev_b "$MOCK" --appservice "$AS_REG" --deviate "$B"
+start_server dev_c "$MOCK" --appservice "$AS_REG" --deviate "$C"
 
 # run NAME URL ARGS...: the suite; stdout in NAME.out, stderr in NAME.err,
 # reports in NAME/, status in $status.
@@ -159,6 +161,15 @@ expect_status green 0
     fail "green: the written file made no check xfail"
 [ "$(json_get "$work/green/results.json" 'd["totals"]["xpass"]')" -eq 0 ] ||
     fail "green: the written file lists a check that passes"
+# With blocked checks: their blocker is written, not they.
+run blocked "$dev_c" --write-expect-fail "$work/expect-fail-c.txt"
+expect_status blocked 1
+[ "$(json_get "$work/blocked/results.json" 'd["totals"]["blocked"]')" -gt 0 ] ||
+    fail "the $C mock blocks no check"
+run green_c "$dev_c" --strict --expect-fail "$work/expect-fail-c.txt"
+expect_status green_c 0
+[ "$(json_get "$work/green_c/results.json" 'd["totals"]["fail"] + d["totals"]["xpass"]')" -eq 0 ] ||
+    fail "green_c: the written file does not cover the failures"
 
 # --format json: results.json on stdout and nothing else.
 run json "$dev_a" --format json
