@@ -1,12 +1,20 @@
+# shellcheck shell=bash
 # Shared by the integration tests (sourced). Needs MXDEV_BUILD_DIR and
 # MXDEV_SOURCE_DIR, which ctest sets.
 set -u
 : "${MXDEV_BUILD_DIR:?run through ctest (MXDEV_BUILD_DIR unset)}"
 : "${MXDEV_SOURCE_DIR:?run through ctest (MXDEV_SOURCE_DIR unset)}"
+# Used by the tests that source this file.
+# shellcheck disable=SC2034
 MOCK=$MXDEV_BUILD_DIR/mock/mock-homeserver
+# shellcheck disable=SC2034
 SUITE=$MXDEV_BUILD_DIR/suite/device-conformance
 FIXTURES=$MXDEV_SOURCE_DIR/fixtures
+# shellcheck disable=SC2034
 AS_REG=$FIXTURES/appservice.yaml
+# The names the tests have start_server assign their servers' URLs to.
+# shellcheck disable=SC2034
+url="" furl=""
 
 work=$(mktemp -d "${TMPDIR:-/tmp}/mxdev-test.XXXXXX")
 server_pids=()

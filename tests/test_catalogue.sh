@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # The catalogue (fixtures/requirements.tsv) and the suite agree: every
 # requirement has a test, every test names a requirement of the catalogue.
+# shellcheck source=tests/lib.sh
 source "$(dirname "$0")/lib.sh"
 # criterion's --list prints "group: N tests" and then one "├── TEST" line a test.
 "$SUITE" -- --list >"$work/list" 2>&1 || fail "device-conformance -- --list failed"

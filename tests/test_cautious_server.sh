@@ -3,6 +3,7 @@
 # with a token, low rate limits on login and registration. The suite must
 # pass (rate limits slow it, never fail it), twice in a row against the same
 # instance.
+# shellcheck source=tests/lib.sh
 source "$(dirname "$0")/lib.sh"
 token=mxdev-registration-token-$$
 start_server url "$MOCK" --appservice "$AS_REG" --registration-token "$token" --rate-limit=120

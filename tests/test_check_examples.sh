@@ -5,6 +5,7 @@
 # seeded mock; then a copy with one broken example must fail and name that
 # example's place (file#pointer), and a mock that breaks a response must fail
 # the replay.
+# shellcheck source=tests/lib.sh
 source "$(dirname "$0")/lib.sh"
 
 TOOL=$MXDEV_BUILD_DIR/suite/tools/check-examples

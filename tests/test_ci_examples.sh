@@ -11,6 +11,7 @@
 # programs are put on PATH instead. The registration the steps pass is the
 # checkout's fixtures/appservice.yaml, because the package path does not exist
 # here.
+# shellcheck source=tests/lib.sh
 source "$(dirname "$0")/lib.sh"
 
 need_tool curl curl

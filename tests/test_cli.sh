@@ -13,6 +13,7 @@
 #   - --only/--group run exactly the selected checks; --list-requirements;
 #   - --help, --list-options and the README list the same options.
 # shellcheck disable=SC2154 # start_server assigns the URL variables (printf -v)
+# shellcheck source=tests/lib.sh
 source "$(dirname "$0")/lib.sh"
 FAULT=$MXDEV_BUILD_DIR/tests/fault-server
 

@@ -4,6 +4,7 @@
 # whose verdicts differ (computed here from the results.json files), and they
 # come first, in Markdown and in HTML; a check missing from a run differs;
 # fields the tool does not know are ignored; bad input is exit 2 with one line.
+# shellcheck source=tests/lib.sh
 source "$(dirname "$0")/lib.sh"
 
 COMPARE=$MXDEV_BUILD_DIR/suite/tools/device-conformance-compare

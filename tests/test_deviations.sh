@@ -8,6 +8,7 @@
 #   - the run exits 0 (a server with one known deviation, listed, is green).
 # Checks blocked by a declared rule are counted apart. Writes deviations.json
 # and deviations.md into MXDEV_MATRIX_DIR (default: <source>/reports).
+# shellcheck source=tests/lib.sh
 source "$(dirname "$0")/lib.sh"
 out_dir=${MXDEV_MATRIX_DIR:-$MXDEV_SOURCE_DIR/reports}
 mkdir -p "$out_dir"
@@ -34,13 +35,16 @@ run_one() {
         --report-dir "$dir/reports" >"$dir/suite.log" 2>&1
     status=$?
     kill -TERM "$pid" 2>/dev/null; wait "$pid" 2>/dev/null
-    python3 - "$dir/reports/results.json" "$name" "$ids" "$status" "$version" <<'PY'
+    python3 - "$dir/reports/results.json" "$name" "$ids" "$status" "$version" "$dir/suite.log" <<'PY'
 import json, sys
 path, name, ids, status, version = sys.argv[1], sys.argv[2], sys.argv[3].split(","), int(sys.argv[4]), sys.argv[5]
 try:
     checks = json.load(open(path))["checks"]
 except Exception as e:
-    print(json.dumps({"deviation": name, "result": "error", "why": f"no results.json ({e})",
+    # What the suite said last, so that an error can be told from a crash.
+    tail = open(sys.argv[6], errors="replace").read().splitlines()[-5:]
+    print(json.dumps({"deviation": name, "result": "error", "why": f"no results.json ({e}); "
+                      f"suite's last lines: {' | '.join(tail)}",
                       "suite_exit": status, "requirements": ids}))
     sys.exit(0)
 charged = sorted({c["id"] for c in checks if c["verdict"] in ("fail", "warn", "xfail")})

@@ -9,6 +9,7 @@
 #      <source>/reports) for reports/deviations.md;
 #  (c) the same seed twice against fresh clean mocks draws the same
 #      operations.
+# shellcheck source=tests/lib.sh
 source "$(dirname "$0")/lib.sh"
 EXPLORE=$MXDEV_BUILD_DIR/suite/explore-run
 [ -x "$EXPLORE" ] || fail "explore-run is not built"

@@ -5,6 +5,7 @@
 # corpus, so the source tree is never written to.
 #
 # MXDEV_FUZZ_SECONDS: fuzzing time (default 60).
+# shellcheck source=tests/lib.sh
 source "$(dirname "$0")/lib.sh"
 seconds=${MXDEV_FUZZ_SECONDS:-60}
 fuzz_build=$MXDEV_BUILD_DIR/fuzz

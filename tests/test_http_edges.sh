@@ -4,6 +4,7 @@
 # close, never silence; other clients are served meanwhile; refused requests
 # change nothing. Then the request log: it shows what the client sent, with
 # the authenticated user and device, and no secret.
+# shellcheck source=tests/lib.sh
 source "$(dirname "$0")/lib.sh"
 command -v python3 >/dev/null || { echo "SKIP: python3 is needed"; exit 77; }
 

@@ -7,6 +7,7 @@
 #   MXDEV_JSSDK_CACHE (default ${XDG_CACHE_HOME:-$HOME/.cache}/mxdev)
 # Skips (77) with one line when node/npm are missing or npm cannot reach the
 # registry.
+# shellcheck source=tests/lib.sh
 source "$(dirname "$0")/lib.sh"
 JSSDK_VERSION=37.5.0 # the last release that runs on node 20 (Debian's nodejs)
 CLIENT=$MXDEV_SOURCE_DIR/tests/jsclient/devices.mjs

@@ -4,6 +4,7 @@
 # the same set (any difference, in either direction, is named); every verdict
 # of fixtures/report-schema.json is explained in device-conformance(1); the
 # pages render without groff warnings.
+# shellcheck source=tests/lib.sh
 source "$(dirname "$0")/lib.sh"
 
 man_dir=$MXDEV_SOURCE_DIR/man

@@ -7,6 +7,7 @@
 # gives the same verdicts as the build tree's programs (what ./run-tests.sh
 # runs). A copy of the program without its share/ folder must refuse to run
 # rather than find data elsewhere, and MXDEV_FIXTURES_DIR must lead it back.
+# shellcheck source=tests/lib.sh
 source "$(dirname "$0")/lib.sh"
 
 need_tool dpkg-deb dpkg

@@ -6,6 +6,7 @@
 #   (c) registration tokens ($MXDEV_REGISTRATION_TOKEN, --registration-token-file).
 # Each run must be conformant, and no secret may reach a report or the
 # console.
+# shellcheck source=tests/lib.sh
 source "$(dirname "$0")/lib.sh"
 
 # no_secret WHAT SECRET DIR LOG...: SECRET appears in no file under DIR

@@ -4,6 +4,7 @@
 # fixtures/report-schema.json, with the suite's own validator), junit.xml,
 # results.tap, summary.md and report.html (parsed; rendered in headless
 # Chromium when it is installed), the console lines, and --expect-fail.
+# shellcheck source=tests/lib.sh
 source "$(dirname "$0")/lib.sh"
 
 VALIDATOR=$MXDEV_BUILD_DIR/suite/suite_test_report_format

@@ -2,6 +2,7 @@
 # The suite against servers that are down or broken: it must end within its
 # time budget, with one clear line per failed check, and the documented exit
 # status (3: unreachable or not Matrix; 1: conformance failures).
+# shellcheck source=tests/lib.sh
 source "$(dirname "$0")/lib.sh"
 FAULT=$MXDEV_BUILD_DIR/tests/fault-server
 

@@ -6,6 +6,7 @@
 # assertions take the failure paths). Every process, criterion's forked test
 # processes included, writes its reports to a scratch folder; any report
 # fails the test.
+# shellcheck source=tests/lib.sh
 source "$(dirname "$0")/lib.sh"
 asan_build=$MXDEV_BUILD_DIR/asan
 

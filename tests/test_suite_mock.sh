@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # The suite against the clean mock, at every spec version: every applicable
 # check passes, no warnings, and the run reports the counts.
+# shellcheck source=tests/lib.sh
 source "$(dirname "$0")/lib.sh"
 for v in 1.16 1.17 1.18 1.19 1.20; do
     start_server url "$MOCK" --spec-version "$v" --appservice "$AS_REG"

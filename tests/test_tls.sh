@@ -3,6 +3,7 @@
 # made here: with --cacert the verdicts are those of the same run over http;
 # without it, and with a certificate for another host or an expired one, the
 # suite exits 3 with one line naming the certificate problem; --insecure runs.
+# shellcheck source=tests/lib.sh
 source "$(dirname "$0")/lib.sh"
 
 if ! command -v openssl >/dev/null; then

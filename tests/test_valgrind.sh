@@ -10,6 +10,7 @@
 #
 # MXDEV_VALGRIND_FILTER: the criterion filter of step 2 (default: five groups,
 # about a minute on two cores; '*' runs all, about two minutes).
+# shellcheck source=tests/lib.sh
 source "$(dirname "$0")/lib.sh"
 if ! command -v valgrind >/dev/null; then
     echo "SKIP: valgrind is not installed (Debian: apt-get install valgrind)"

@@ -5,6 +5,7 @@
 # checks against a 1.16 mock (no device management for application services
 # there); the 1.16 suite fails AUTH-QUERY against the 1.20 mock (query-string
 # tokens removed).
+# shellcheck source=tests/lib.sh
 source "$(dirname "$0")/lib.sh"
 
 for exe in "$MOCK" "$SUITE"; do

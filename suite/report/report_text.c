@@ -157,17 +157,18 @@ char *mx_text_clean(const char *text) {
     return out;
 }
 
-/* text with the user information of every URL in it replaced by
- * "<redacted>" (new malloc'd string, NULL on OOM). */
+/* text with the user information of every URL in it replaced by "***", as
+ * the runner shows a URL with credentials (new malloc'd string, NULL on
+ * OOM). */
 static char *strip_userinfo(const char *text) {
     const char *t = text ? text : "";
     size_t urls = 0, o = 0;
     char *out;
 
-    /* Each URL grows by at most "<redacted>". */
+    /* Each URL grows by at most "***". */
     for (const char *p = strstr(t, "://"); p; p = strstr(p + 3, "://"))
         urls++;
-    out = malloc(strlen(t) + 10 * urls + 1);
+    out = malloc(strlen(t) + 3 * urls + 1);
     if (!out)
         return NULL;
     while (*t) {
@@ -190,8 +191,8 @@ static char *strip_userinfo(const char *text) {
         o += (size_t)(host - t);
         t = host;
         if (at) {
-            memcpy(out + o, "<redacted>", 10);
-            o += 10;
+            memcpy(out + o, "***", 3);
+            o += 3;
             t = at;
         }
     }

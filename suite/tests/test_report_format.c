@@ -103,12 +103,12 @@ Test(report_format, url_credentials) {
     static const struct {
         const char *in, *out;
     } cases[] = {
-        {"http://user:secret@host:8008/x", "http://<redacted>@host:8008/x"},
-        {"https://a@b@host", "https://<redacted>@host"},
+        {"http://user:secret@host:8008/x", "http://***@host:8008/x"},
+        {"https://a@b@host", "https://***@host"},
         {"http://host/path@x", "http://host/path@x"},
         {"http://127.0.0.1:8008", "http://127.0.0.1:8008"},
         {"cannot reach http://u:p@h:1: refused; see https://x:y@z/",
-         "cannot reach http://<redacted>@h:1: refused; see https://<redacted>@z/"},
+         "cannot reach http://***@h:1: refused; see https://***@z/"},
         {"no url here", "no url here"},
     };
     for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
