@@ -37,10 +37,12 @@
 #include "mx_env.h"
 #include "mx_explore.h"
 #include "mx_report.h"
+#include "mx_session.h"
 #include "options.h"
 #include "probe.h"
 #include "report_internal.h"
 #include "select.h"
+#include "server_config.h"
 
 /* ---- the files the configuration names ---- */
 
@@ -268,6 +270,15 @@ int main(int argc, char **argv) {
         options_free(&o);
         return 0;
     }
+    if (o.print_server_config || o.as_registration_out) {
+        if (!o.print_server_config)
+            options_problem(&o, "--as-registration-out needs --print-server-config");
+        options_fail_on_problems(&o);
+        status = mx_print_server_config(o.print_server_config, o.as_registration_out,
+                                        o.homeserver, stdout);
+        options_free(&o);
+        return status;
+    }
     mx_catalog_ensure();
     enum mx_console_mode mode = strcmp(o.format ? o.format : "text", "json") == 0
                                     ? MX_CONSOLE_JSON
@@ -336,6 +347,9 @@ int main(int argc, char **argv) {
         unsetenv("MXDEV_DEADLINE_AT");
     }
     probe_export(&as, &pr);
+    if (mx_session_export_run_secret() < 0)
+        fprintf(stderr, "warning: no randomness for the run's secret: every check "
+                        "registers its own users\n");
     json_object_set_new(pr.capabilities, "run_id", json_string(run_id));
     probe_print_header(&o, &as, &pr);
 

@@ -130,6 +130,14 @@ static const struct opt_def opts[] = {
     {"spec-dir", "DIR", OPT_DIR, F(spec_dir), "MXDEV_SPEC_DIR", NULL, NULL, 0, 0, NULL,
      "judge response bodies by the schemas of a matrix-spec checkout (the folder, or "
      "its data/api/client-server) instead of fixtures/schemas"},
+    {"print-server-config", "S", OPT_STRING, F(print_server_config), NULL, NULL, NULL, 0,
+     0, NULL,
+     "print what a test server needs (registration, rate limits, application "
+     "service) for S: synapse, dendrite, conduit (conduwuit, continuwuity); then exit"},
+    {"as-registration-out", "F", OPT_STRING, F(as_registration_out), NULL, NULL, NULL, 0,
+     0, NULL,
+     "with --print-server-config: write an application-service registration with "
+     "fresh tokens to F (mode 0600, never overwritten)"},
     {"help", NULL, OPT_FLAG, F(help), NULL, NULL, NULL, 0, 0, NULL,
      "this text (also -h)"},
     {"version", NULL, OPT_FLAG, F(version), NULL, NULL, NULL, 0, 0, NULL,

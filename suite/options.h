@@ -33,11 +33,13 @@ struct options {
     bool insecure;
     const char *cacert;
     const char *spec_dir;
-    json_t *only;                  /* owned: requirement IDs (--only) */
-    json_t *groups;                /* owned: group names (--group) */
-    const char *list_requirements; /* NULL, "text" or "json" */
-    long explore_steps;            /* --explore N: random steps after probing; 0 none */
-    long explore_seed;             /* --seed S; 0: a fresh one, printed */
+    json_t *only;                    /* owned: requirement IDs (--only) */
+    json_t *groups;                  /* owned: group names (--group) */
+    const char *list_requirements;   /* NULL, "text" or "json" */
+    long explore_steps;              /* --explore N: random steps after probing; 0 none */
+    long explore_seed;               /* --seed S; 0: a fresh one, printed */
+    const char *print_server_config; /* --print-server-config NAME */
+    const char *as_registration_out; /* --as-registration-out FILE */
     bool help;
     bool version;
     bool list_options;

@@ -276,6 +276,33 @@ static long retry_wait_ms(const struct mx_resp *r) {
     return 1000;
 }
 
+/* Whether the run cannot wait wait_ms for a 429 (issue 16): longer than
+ * MX_RATE_LIMIT_MAX_WAIT_MS, past the --deadline, or past the check's
+ * budget. Says which in why. */
+static bool wait_unaffordable(long wait_ms, char *why, size_t len) {
+    const struct mx_env *env = mx_env();
+    long now = (long)time(NULL);
+
+    if (wait_ms > MX_RATE_LIMIT_MAX_WAIT_MS) {
+        snprintf(why, len, "longer than the %d s the suite waits for one request",
+                 MX_RATE_LIMIT_MAX_WAIT_MS / 1000);
+        return true;
+    }
+    if (env->deadline_at > 0 && now + (wait_ms + 999) / 1000 > env->deadline_at) {
+        snprintf(why, len, "longer than the %ld s the run's --deadline leaves",
+                 env->deadline_at > now ? env->deadline_at - now : 0L);
+        return true;
+    }
+    if (retry_waited_ms + wait_ms > env->retry_budget_ms) {
+        snprintf(why, len,
+                 "more than this check can wait: it has waited %ld ms on rate limits "
+                 "already, and waits %ld ms at most",
+                 retry_waited_ms, env->retry_budget_ms);
+        return true;
+    }
+    return false;
+}
+
 static double now_ms(void) {
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
@@ -398,6 +425,8 @@ const struct mx_resp *mx_send(const struct mx_req *req) {
     const char *method = req->method ? req->method : "GET";
     const char *path = req->path ? req->path : "/";
     struct mx_req copy = *req;
+    char stop_why[160] = "";
+    long stop_wait_ms = -1; /* >= 0: a 429 asked for more than the run can wait */
     copy.method = method;
 
     if (!r)
@@ -451,11 +480,14 @@ const struct mx_resp *mx_send(const struct mx_req *req) {
 
     for (;;) {
         perform(&copy, url.data, body_text, hdrs, r);
+        mx_record_cost_note(method, path, body_text, r->status);
         if (r->status != 429 || req->no_retry)
             break;
         long wait = retry_wait_ms(r);
-        if (retry_waited_ms + wait > env->retry_budget_ms)
+        if (wait_unaffordable(wait, stop_why, sizeof(stop_why))) {
+            stop_wait_ms = wait;
             break;
+        }
         retry_waited_ms += wait;
         r->retries++;
         sleep_ms(wait);
@@ -500,6 +532,9 @@ out:
     free(ct_header);
     free(body_text);
     free(url.data);
+    /* After the exchange is recorded: the 429 is evidence too. */
+    if (stop_wait_ms >= 0)
+        mx_rate_limit_stop(method, path, r, stop_wait_ms, stop_why);
     /* Last, with nothing of ours left to free: the hook may end the test. */
     if (recording && response_hook)
         response_hook(&copy, r);

@@ -54,8 +54,15 @@ struct mx_resp {
     double elapsed_ms;
 };
 
+/* The longest wait one 429 may ask for: a rate limit that asks for more
+ * makes a run impossible (issue 16), so the run stops there. */
+#define MX_RATE_LIMIT_MAX_WAIT_MS 30000
+
 /* Performs the request. Honours Retry-After / retry_after_ms on 429 within
- * the run's budget unless no_retry. Validates the body against the schema
+ * the run's budget unless no_retry; a wait the run cannot afford (longer
+ * than MX_RATE_LIMIT_MAX_WAIT_MS, past the --deadline or the check's budget)
+ * goes to mx_rate_limit_stop() (mx_session.h), which inside a check stops the
+ * run. Validates the body against the schema
  * for (method, path, status) and records the exchange for the reports.
  * Never returns NULL. */
 const struct mx_resp *mx_send(const struct mx_req *req);

@@ -3,8 +3,10 @@
 #include "mx_record.h"
 
 #include <criterion/criterion.h>
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -235,4 +237,93 @@ out:
     if (f)
         fclose(f);
     return arr;
+}
+
+/* ---- cost ---- */
+
+static struct { long registrations, logins, password_checks, requests; } cost;
+
+static const char *const cost_keys[] = {"registrations", "logins", "password_checks",
+                                        "requests"};
+
+/* Whether path (query ignored) ends in suffix. */
+static bool path_ends(const char *path, const char *suffix) {
+    size_t n = strcspn(path, "?#");
+    size_t m = strlen(suffix);
+    return n >= m && strncmp(path + n - m, suffix, m) == 0;
+}
+
+void mx_record_cost_note(const char *method, const char *path, const char *req_body,
+                         long status) {
+    cost.requests++;
+    if (!method || !path || strcmp(method, "POST") != 0)
+        return;
+    bool login = path_ends(path, "/login");
+    if (status == 200 && (path_ends(path, "/register") || login))
+        *(login ? &cost.logins : &cost.registrations) += 1;
+    if (!req_body || !strstr(req_body, "password"))
+        return;
+    json_t *body = json_loads(req_body, 0, NULL);
+    json_t *auth = json_object_get(body, "auth");
+    if ((login && json_is_string(json_object_get(body, "password"))) ||
+        json_is_string(json_object_get(auth, "password")))
+        cost.password_checks++;
+    json_decref(body);
+}
+
+void mx_record_cost_reset(void) {
+    memset(&cost, 0, sizeof(cost));
+}
+
+void mx_record_cost(void) {
+    if (cost.requests > 0 && criterion_current_test)
+        append(json_pack("{s:s, s:I, s:I, s:I, s:I}", "kind", "cost", cost_keys[0],
+                         (json_int_t)cost.registrations, cost_keys[1],
+                         (json_int_t)cost.logins, cost_keys[2],
+                         (json_int_t)cost.password_checks, cost_keys[3],
+                         (json_int_t)cost.requests));
+    mx_record_cost_reset();
+}
+
+/* Adds the cost lines of one record file to sums. */
+static void add_costs(const char *path, json_int_t sums[4]) {
+    FILE *f = fopen(path, "r");
+    char *line = NULL;
+    size_t cap = 0;
+
+    if (!f)
+        return;
+    while (getline(&line, &cap, f) >= 0) {
+        if (!strstr(line, "\"kind\":\"cost\""))
+            continue;
+        json_t *obj = json_loads(line, 0, NULL);
+        for (int i = 0; i < 4; i++)
+            sums[i] += json_integer_value(json_object_get(obj, cost_keys[i]));
+        json_decref(obj);
+    }
+    free(line);
+    fclose(f);
+}
+
+json_t *mx_record_read_costs(const char *report_dir) {
+    json_int_t sums[4] = {cost.registrations, cost.logins, cost.password_checks,
+                          cost.requests};
+    char dir[4096], path[4096];
+    DIR *d;
+    struct dirent *e;
+
+    snprintf(dir, sizeof(dir), "%s/.tests", report_dir);
+    d = opendir(dir);
+    for (e = d ? readdir(d) : NULL; e; e = readdir(d)) {
+        size_t n = strlen(e->d_name);
+        if (n < 6 || strcmp(e->d_name + n - 6, ".jsonl") != 0)
+            continue;
+        if (snprintf(path, sizeof(path), "%s/%s", dir, e->d_name) >= (int)sizeof(path))
+            continue;
+        add_costs(path, sums);
+    }
+    if (d)
+        closedir(d);
+    return json_pack("{s:I, s:I, s:I, s:I}", cost_keys[0], sums[0], cost_keys[1], sums[1],
+                     cost_keys[2], sums[2], cost_keys[3], sums[3]);
 }

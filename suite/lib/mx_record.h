@@ -56,6 +56,26 @@ void mx_record_observation(const char *text);
 /* {"kind":"skip","reason":...} (written before cr_skip_test). */
 void mx_record_skip(const char *reason);
 
+/* The server-side cost of a run: what is expensive on a homeserver is
+ * counted per process. mx_record_cost_note() is called for every HTTP
+ * request sent (mx_send) and sorts it: a registration (POST .../register or
+ * the admin register answered 200), a login (POST .../login answered 200), a
+ * password check (a login with a "password", or a UIA "auth" carrying one,
+ * whatever the answer), and every request. */
+void mx_record_cost_note(const char *method, const char *path, const char *req_body,
+                         long status);
+/* {"kind":"cost","registrations","logins","password_checks","requests"}: what
+ * this process noted since its last call, appended to the running test's
+ * record (nothing when nothing was noted); the counts start again at zero.
+ * mx_test_init and mx_test_fini call it. */
+void mx_record_cost(void);
+/* Forgets what was noted (a test process starting from a forked runner). */
+void mx_record_cost_reset(void);
+/* Runner side: the sum of every cost line under <report_dir>/.tests plus
+ * what the calling process noted itself (the runner's probe). New reference
+ * {"registrations":R,"logins":L,"password_checks":P,"requests":N}. */
+json_t *mx_record_read_costs(const char *report_dir);
+
 /* Creates dir and its missing parents (mode 0777 before umask); 0, or -1
  * with errno set. */
 int mx_mkdir_p(const char *dir);

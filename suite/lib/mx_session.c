@@ -41,15 +41,23 @@ struct tracked {
 static struct tracked *tracked;
 static size_t n_tracked;
 static unsigned unique_counter;
-/* --user accounts: the next one a test takes, and why registering a fresh
- * user failed in this test (arena string; NULL while it has not). */
+/* --user accounts: the next one a test takes. */
 static size_t next_preconfigured;
-static const char *registration_refused;
+/* Set while mx_test_fini cleans up: a rate limit then ends nothing. */
+static bool in_cleanup;
 
-/* Locks held on --user accounts (see lock_account), released by fini. */
+/* Locks held on pooled and --user accounts (see lock_account and
+ * pool_lock), released by fini. */
 #define MAX_ACCOUNT_LOCKS 16
 static int account_locks[MAX_ACCOUNT_LOCKS];
 static size_t n_account_locks;
+
+/* The run's pool of test users (see "the pool" below): how many accounts of
+ * each kind, and the highest slot of each kind this test holds (-1: none). */
+enum pool_kind { POOL_PASSWORD, POOL_AS };
+static const char *const pool_names[] = {"user", "as"};
+static const size_t pool_slots[] = {MX_POOL_USERS, MX_POOL_AS_USERS};
+static long pool_top[] = {-1, -1};
 
 /* ---- small helpers ---- */
 
@@ -182,11 +190,28 @@ static void redact_preconfigured(void) {
 
 /* ---- test fixtures ---- */
 
-/* Ends the running check as not run (recorded for the reports). */
-_Noreturn static void not_run(const char *reason) {
+/* Ends the running check as "not run" with the reason: a check the run
+ * kept from running is not a pass, not a failure, and not a harmless skip
+ * either: the run did not judge the rule. */
+static _Noreturn void not_run(const char *reason) {
     mx_record_not_run(reason);
-    cr_skip_test("not run: %s", reason);
-    abort(); /* cr_skip_test does not return */
+    mx_record_cost();
+    cr_skip_test("%s", reason);
+}
+
+/* Ends the check as not run when the run was stopped (mx_record_abort_run)
+ * or its --deadline has passed; when says at which point. */
+static void check_run_goes_on(const char *when) {
+    const struct mx_env *env = mx_env();
+    json_t *stop = mx_record_read_abort(env->report_dir);
+    if (stop) {
+        json_decref(stop);
+        not_run(mx_arena_printf("not run: the run was stopped %s (the run's reason says "
+                                "why)",
+                                when));
+    }
+    if (env->deadline_at > 0 && (long)time(NULL) >= env->deadline_at)
+        not_run(mx_arena_printf("not run: the run's --deadline passed %s", when));
 }
 
 void mx_test_init(void) {
@@ -197,21 +222,12 @@ void mx_test_init(void) {
     mx_client_set_response_hook(mx_crosscut_on_response);
     mx_model_reset();
     mx_client_reset_retry_budget();
+    /* A test process may be a fork of the runner, whose probe was counted. */
+    mx_record_cost_reset();
     redact_preconfigured();
     if (!criterion_current_test)
         return;
-    /* A check the deadline or a stopped run kept from running is not a pass,
-     * and not a harmless skip either: the run did not judge the rule. */
-    if (env->deadline_at > 0 && (long)time(NULL) >= env->deadline_at)
-        not_run("the run's --deadline passed before this check started");
-    json_t *abort_doc = mx_record_read_abort(env->report_dir);
-    if (abort_doc) {
-        const char *why = json_string_value(json_object_get(abort_doc, "reason"));
-        char *reason =
-            mx_arena_printf("the run was stopped: %s", why ? why : "(no reason)");
-        json_decref(abort_doc);
-        not_run(reason);
-    }
+    check_run_goes_on("before this check started");
     mx_test_name_to_id(criterion_current_test->name, id, sizeof(id));
     const struct mx_requirement *req = mx_catalog_find(id);
     cr_assert(req != NULL,
@@ -262,6 +278,7 @@ void mx_test_fini(void) {
     mx_client_set_recording(false);
     /* First, what the server shows against what the check did to it. */
     mx_model_check();
+    in_cleanup = true;
     for (size_t i = 0; i < n_tracked; i++) {
         struct tracked *t = &tracked[i];
         if (json_array_size(t->devices) == 0)
@@ -275,21 +292,26 @@ void mx_test_fini(void) {
             }
             continue;
         }
-        /* Any still-valid token of the account can delete all its devices. */
-        long status = 0;
+        /* Logging a session out deletes its device without a password check
+         * (the costly part of a deletion with UIA). A token the test already
+         * deleted answers 401, which is fine. Should a logout fail otherwise,
+         * a still-valid token deletes the rest with UIA. */
+        bool all_out = true;
         size_t j;
         json_t *tok;
         json_array_foreach(t->tokens, j, tok) {
-            status = cleanup_delete(json_string_value(tok), t->user_id, t->password,
-                                    t->devices);
-            if (status == 200)
-                break;
-        }
-        if (status != 200) {
-            json_array_foreach(t->tokens, j, tok) {
+            const struct mx_resp *r =
                 MX_SEND(.method = "POST", .path = MX_V3 "/logout",
                         .token = json_string_value(tok), .raw_body = "{}");
-            }
+            if (r->status != 200 && r->status != 401)
+                all_out = false;
+        }
+        json_array_foreach(t->tokens, j, tok) {
+            if (all_out)
+                break;
+            if (cleanup_delete(json_string_value(tok), t->user_id, t->password,
+                               t->devices) == 200)
+                break;
         }
     }
     for (size_t i = 0; i < n_tracked; i++) {
@@ -306,7 +328,9 @@ void mx_test_fini(void) {
         close(account_locks[i]);
     n_account_locks = 0;
     next_preconfigured = 0;
-    registration_refused = NULL;
+    pool_top[POOL_PASSWORD] = pool_top[POOL_AS] = -1;
+    in_cleanup = false;
+    mx_record_cost();
     mx_arena_free();
     mx_client_set_recording(true);
 }
@@ -479,56 +503,142 @@ register_shared_secret(const char *localpart, const char *password, const char *
     return r;
 }
 
-/* --user accounts are shared by all tests of the run, and tests run in
- * parallel: a test holds an exclusive lock on each account it uses until its
- * clean-up is done, so no other test's devices come and go under its checks
- * (counts of GET /devices, deletions). Every test takes accounts in the
- * order given (index 0 first), so two tests never wait on each other. The
- * lock files live in the run's <report_dir>/.tests, cleared at each start. */
-static void lock_account(size_t index, const char *user_id) {
+/* ---- locks on shared accounts ---- */
+
+/* Opens (creating) the lock file <report_dir>/.tests/<name>; fails the test
+ * when it cannot. The lock files live in the run's side-channel directory,
+ * cleared at each start. */
+static int open_lock(const char *name, const char *what) {
     const struct mx_env *env = mx_env();
     char path[4096];
-    cr_assert(n_account_locks < MAX_ACCOUNT_LOCKS,
-              "%stoo many --user accounts in one test", mx_current_id());
     snprintf(path, sizeof(path), "%s/.tests", env->report_dir);
     if (mkdir(path, 0777) < 0 && errno != EEXIST)
-        cr_assert_fail("%scannot create %s to lock --user account %s: %s",
-                       mx_current_id(), path, user_id, strerror(errno));
-    snprintf(path, sizeof(path), "%s/.tests/account-%zu.lock", env->report_dir, index);
+        cr_assert_fail("%scannot create %s to lock %s: %s", mx_current_id(), path, what,
+                       strerror(errno));
+    snprintf(path, sizeof(path), "%s/.tests/%s", env->report_dir, name);
     int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
     if (fd < 0)
-        cr_assert_fail("%scannot open %s to lock --user account %s: %s", mx_current_id(),
-                       path, user_id, strerror(errno));
-    /* Blocks until the test using the account has finished (its process
-     * ending releases the lock too). */
+        cr_assert_fail("%scannot open %s to lock %s: %s", mx_current_id(), path, what,
+                       strerror(errno));
+    return fd;
+}
+
+/* Takes the exclusive lock on fd, waiting for it when block; the lock is
+ * held until fini (or the process ends). Returns false (fd closed) when
+ * !block and another test holds it. */
+static bool hold_lock(int fd, bool block, const char *what) {
     int rc;
+    cr_assert(n_account_locks < MAX_ACCOUNT_LOCKS, "%stoo many accounts in one test",
+              mx_current_id());
     do {
-        rc = flock(fd, LOCK_EX);
+        rc = flock(fd, LOCK_EX | (block ? 0 : LOCK_NB));
     } while (rc < 0 && errno == EINTR);
     if (rc < 0) {
         int err = errno;
         close(fd);
-        cr_assert_fail("%scannot lock --user account %s: %s", mx_current_id(), user_id,
-                       strerror(err));
+        if (!block && err == EWOULDBLOCK)
+            return false;
+        cr_assert_fail("%scannot lock %s: %s", mx_current_id(), what, strerror(err));
     }
     account_locks[n_account_locks++] = fd;
-    if (env->deadline_at > 0 && (long)time(NULL) >= env->deadline_at)
-        cr_assert_fail("%snot run: the run's --deadline passed while this check waited "
-                       "for --user account %s",
-                       mx_current_id(), user_id);
+    return true;
 }
 
-/* The next --user account, logged in with its password (a new device); skips
- * the test when the accounts are used up. why_register says why no fresh
- * user could be registered. */
-static const struct mx_user *preconfigured_user(const char *why_register) {
-    const char *users = mx_env()->users;
-    size_t total = preconfigured_entry(users, 0, NULL);
-    if (next_preconfigured >= total)
+/* --user accounts are shared by all tests of the run, and tests run in
+ * parallel: a test holds an exclusive lock on each account it uses until its
+ * clean-up is done, so no other test's devices come and go under its checks
+ * (counts of GET /devices, deletions). Every test takes accounts in the
+ * order given (index 0 first), so two tests never wait on each other in a
+ * circle. */
+static void lock_account(size_t index, const char *user_id) {
+    char name[64];
+    snprintf(name, sizeof(name), "account-%zu.lock", index);
+    /* Blocks until the test using the account has finished (its process
+     * ending releases the lock too). */
+    hold_lock(open_lock(name, user_id), true, user_id);
+    check_run_goes_on(
+        mx_arena_printf("while this check waited for --user account %s", user_id));
+}
+
+/* ---- registration of a password user ---- */
+
+/* Registers localpart with password through the client API, else through
+ * the shared-secret admin API. Returns the user with the device the
+ * registration made, or NULL with the reason in *why and the last answer
+ * in *last. */
+static struct mx_user *register_account(const char *localpart, const char *password,
+                                        const struct mx_resp **last, const char **why) {
+    const struct mx_env *env = mx_env();
+    const char *reason = NULL;
+
+    const struct mx_resp *r = register_client_api(localpart, password, &reason);
+    if (r->status != 200 && env->shared_secret) {
+        reason = NULL;
+        r = register_shared_secret(localpart, password, &reason);
+    }
+    *last = r;
+    if (r->status != 200) {
+        const char *code = mx_errcode(r);
+        *why = reason ? reason
+                      : mx_arena_printf("%s answered %ld%s%s",
+                                        env->shared_secret ? "shared-secret registration"
+                                                           : "POST /register",
+                                        r->status, code ? " " : "", code ? code : "");
+        return NULL;
+    }
+    struct mx_user *u = user_alloc();
+    u->user_id = body_string(r, "user_id");
+    u->device_id = body_string(r, "device_id");
+    u->access_token = body_string(r, "access_token");
+    u->password = password;
+    u->localpart = u->user_id ? localpart_of(u->user_id) : localpart;
+    cr_assert(u->user_id && u->device_id && u->access_token, "%s",
+              mx_msg(r, "registration gave no user_id, device_id or access_token"));
+    mx_redact_secret(u->access_token);
+    track_device(u, u->device_id, u->access_token);
+    return u;
+}
+
+/* A user registered for this check alone, with a random password. When
+ * registration fails: with --user accounts the check skips (it needs more
+ * accounts than were given), otherwise it fails, naming the ways to give
+ * the suite accounts. accounts_held is how many this check has already. */
+static const struct mx_user *fresh_user(size_t accounts_held) {
+    const struct mx_env *env = mx_env();
+    char pw[25];
+    const struct mx_resp *r = NULL;
+    const char *why = NULL;
+
+    random_alnum(pw, sizeof(pw) - 1);
+    pw[sizeof(pw) - 1] = '\0';
+    const char *password = mx_arena_strdup(pw);
+    mx_redact_secret(password);
+    const char *localpart = lowercase_localpart(mx_unique("mxdev"));
+    const struct mx_user *u = register_account(localpart, password, &r, &why);
+    if (u)
+        return u;
+    if (env->users) {
+        size_t total = preconfigured_entry(env->users, 0, NULL);
         mx_skip(mx_arena_printf(
             "needs %zu distinct accounts: no fresh user could be registered (%s) and "
             "only %zu --user account%s given",
-            next_preconfigured + 1, why_register, total, total == 1 ? " was" : "s were"));
+            accounts_held + 1, why, total, total == 1 ? " was" : "s were"));
+    }
+    cr_assert_fail("%s", mx_msg(r,
+                                "cannot register a test user: %s (give "
+                                "--registration-token, --shared-secret or --user "
+                                "accounts)",
+                                why));
+    return NULL; /* not reached: cr_assert_fail ends the test */
+}
+
+/* The next --user account, logged in with its password (a new device); a
+ * fresh registration when the accounts are used up. */
+static const struct mx_user *preconfigured_user(void) {
+    const char *users = mx_env()->users;
+    size_t total = preconfigured_entry(users, 0, NULL);
+    if (next_preconfigured >= total)
+        return fresh_user(next_preconfigured);
     char *entry = NULL;
     preconfigured_entry(users, next_preconfigured, &entry);
     entry = mx_arena_keep(entry);
@@ -551,54 +661,192 @@ static const struct mx_user *preconfigured_user(const char *why_register) {
     return u;
 }
 
-const struct mx_user *mx_user_new(void) {
-    const struct mx_env *env = mx_env();
-    char pw[25];
-    const char *why = NULL;
+/* ---- the pool ----
+ *
+ * Registering accounts is what a run costs a homeserver most (password
+ * hashing, and registration rate limits), so the checks of a run share a
+ * small pool of accounts, registered by the first check that needs each
+ * one. A check still gets fresh devices (a login of its own) and sees only
+ * the devices it makes: it holds an exclusive lock on each pooled account
+ * until its clean-up is done, and first deletes whatever an earlier check
+ * left behind. Locks are taken in one order (password accounts by slot,
+ * then application-service users by slot), and a check waits only for a
+ * slot above every slot it holds, so checks never wait in a circle; when no
+ * such slot is left, the check registers an account of its own.
+ *
+ * The pool's passwords are derived from MXDEV_RUN_SECRET (the runner's
+ * random secret, see mx_session_export_run_secret) and never written down.
+ * Without the secret (a test binary run by hand) there is no pool. */
 
-    mx_require_legacy_login();
-    /* Once refused in this test, registration is not tried again: the test's
-     * next user comes from --user as well. */
-    if (registration_refused)
-        return preconfigured_user(registration_refused);
-    random_alnum(pw, sizeof(pw) - 1);
-    pw[sizeof(pw) - 1] = '\0';
-    const char *password = mx_arena_strdup(pw);
-    mx_redact_secret(password);
-    const char *localpart = lowercase_localpart(mx_unique("mxdev"));
+static const char *run_secret(void) {
+    const char *s = getenv("MXDEV_RUN_SECRET");
+    return s && s[0] ? s : NULL;
+}
 
-    const struct mx_resp *r = register_client_api(localpart, password, &why);
-    if (r->status != 200 && env->shared_secret) {
-        why = NULL;
-        r = register_shared_secret(localpart, password, &why);
+static bool pool_enabled(void) {
+    return run_secret() && mx_env()->run_id;
+}
+
+/* Locks a slot of kind: a free one above the slots of that kind the check
+ * holds, else waits for the next one when the lock order allows it.
+ * Returns the slot, or -1 when there is none to have. */
+static long pool_lock(enum pool_kind kind) {
+    char name[64];
+    char what[64];
+    size_t from = (size_t)(pool_top[kind] + 1);
+    /* Password accounts come before application-service users in the lock
+     * order: a check holding one of the latter never waits for the former. */
+    bool may_wait = kind == POOL_AS || pool_top[POOL_AS] < 0;
+
+    snprintf(what, sizeof(what), "pooled account (%s)", pool_names[kind]);
+    for (size_t i = from; i < pool_slots[kind]; i++) {
+        snprintf(name, sizeof(name), "pool-%s-%zu.lock", pool_names[kind], i);
+        if (hold_lock(open_lock(name, what), false, what)) {
+            pool_top[kind] = (long)i;
+            return (long)i;
+        }
     }
-    if (r->status != 200 && env->users) {
+    if (!may_wait || from >= pool_slots[kind])
+        return -1;
+    snprintf(name, sizeof(name), "pool-%s-%zu.lock", pool_names[kind], from);
+    hold_lock(open_lock(name, what), true, what);
+    pool_top[kind] = (long)from;
+    check_run_goes_on("while this check waited for a pooled account");
+    return (long)from;
+}
+
+/* <report_dir>/.tests/pool-<kind>-<slot>.json: the user ID the slot's
+ * account was registered as. */
+static void pool_state_path(char *buf, size_t len, enum pool_kind kind, long slot) {
+    snprintf(buf, len, "%s/.tests/pool-%s-%ld.json", mx_env()->report_dir,
+             pool_names[kind], slot);
+}
+
+/* The user ID of a registered slot (arena), NULL when not registered yet. */
+static const char *pool_registered(enum pool_kind kind, long slot) {
+    char path[4096];
+    pool_state_path(path, sizeof(path), kind, slot);
+    json_t *doc = json_load_file(path, 0, NULL);
+    const char *user_id =
+        mx_arena_strdup(json_string_value(json_object_get(doc, "user_id")));
+    json_decref(doc);
+    return user_id;
+}
+
+/* Notes that the slot's account exists (written while its lock is held). */
+static void pool_remember(enum pool_kind kind, long slot, const char *user_id) {
+    char path[4096], tmp[4200];
+    pool_state_path(path, sizeof(path), kind, slot);
+    snprintf(tmp, sizeof(tmp), "%s.new", path);
+    json_t *doc = json_pack("{s:s}", "user_id", user_id);
+    if (doc && json_dump_file(doc, tmp, JSON_COMPACT) == 0)
+        rename(tmp, path);
+    json_decref(doc);
+}
+
+/* The slot's localpart: "mxdev<run id>_pool<slot>" (after prefix). */
+static const char *pool_localpart(const char *prefix, long slot) {
+    return lowercase_localpart(
+        mx_arena_printf("%s%s_pool%ld", prefix, mx_env()->run_id, slot));
+}
+
+/* The password of a pooled account: HMAC-SHA1 of its localpart under the
+ * run's secret, so every check can log in and none stores it. */
+static const char *pool_password(const char *localpart) {
+    char hex[41];
+    cr_assert(mx_hmac_sha1_hex(run_secret(), (const unsigned char *)localpart,
+                               strlen(localpart), hex) == 0,
+              "%sHMAC-SHA1 failed", mx_current_id());
+    const char *pw = mx_arena_strdup(hex);
+    mx_redact_secret(pw);
+    return pw;
+}
+
+/* The devices of a pooled account other than keep (an earlier check's
+ * leftovers: its clean-up failed or never ran) are deleted, unrecorded, so
+ * that the check sees only the devices it makes. Best effort: what cannot be
+ * deleted stays. */
+static void pool_sweep(const struct mx_user *u) {
+    mx_client_set_recording(false);
+    const struct mx_resp *r =
+        u->appservice_user ? MX_SEND(.method = "GET", .path = MX_V3 "/devices",
+                                     .appservice = true, .assert_user = u->user_id)
+                           : MX_SEND(.method = "GET", .path = MX_V3 "/devices", .as = u);
+    json_t *left = json_array();
+    size_t i;
+    json_t *d;
+    json_array_foreach(json_object_get(r->json, "devices"), i, d) {
+        const char *id = json_string_value(json_object_get(d, "device_id"));
+        if (id && !(u->device_id && strcmp(id, u->device_id) == 0))
+            json_array_append_new(left, json_string(id));
+    }
+    if (json_array_size(left) > 0 && u->appservice_user) {
+        json_t *body = json_pack("{s:O}", "devices", left);
+        MX_SEND(.method = "POST", .path = MX_V3 "/delete_devices", .appservice = true,
+                .assert_user = u->user_id, .body = body);
+        json_decref(body);
+    } else if (json_array_size(left) > 0) {
+        cleanup_delete(u->access_token, u->user_id, u->password, left);
+    }
+    json_decref(left);
+    mx_client_set_recording(true);
+}
+
+/* The account of a password slot with a new device: registered (its first
+ * device serves) when no check has registered it yet, else logged in. */
+static const struct mx_user *pool_password_user(long slot) {
+    const char *localpart = pool_localpart("mxdev", slot);
+    const char *password = pool_password(localpart);
+    const char *user_id = pool_registered(POOL_PASSWORD, slot);
+    if (!user_id) {
+        const struct mx_resp *r = NULL;
+        const char *why = NULL;
+        const struct mx_user *u = register_account(localpart, password, &r, &why);
         const char *code = mx_errcode(r);
-        registration_refused =
-            why ? why
-                : mx_arena_printf("%s answered %ld%s%s",
-                                  env->shared_secret ? "shared-secret registration"
-                                                     : "POST /register",
-                                  r->status, code ? " " : "", code ? code : "");
-        return preconfigured_user(registration_refused);
+        if (u) {
+            pool_remember(POOL_PASSWORD, slot, u->user_id);
+            return u;
+        }
+        /* A check that registered the slot but ended before noting it. */
+        cr_assert(code && strcmp(code, "M_USER_IN_USE") == 0 && mx_env()->server_name,
+                  "%s",
+                  mx_msg(r,
+                         "cannot register a test user: %s (give --registration-token, "
+                         "--shared-secret or --user accounts)",
+                         why));
+        user_id = mx_arena_printf("@%s:%s", localpart, mx_env()->server_name);
     }
-    cr_assert(r->status == 200, "%s",
-              mx_msg(r,
-                     "cannot register a test user%s%s (give --registration-token, "
-                     "--shared-secret or --user accounts)",
-                     why ? ": " : "", why ? why : ""));
-
-    struct mx_user *u = user_alloc();
-    u->user_id = body_string(r, "user_id");
-    u->device_id = body_string(r, "device_id");
-    u->access_token = body_string(r, "access_token");
-    u->password = password;
-    u->localpart = u->user_id ? localpart_of(u->user_id) : localpart;
-    cr_assert(u->user_id && u->device_id && u->access_token, "%s",
-              mx_msg(r, "registration gave no user_id, device_id or access_token"));
-    mx_redact_secret(u->access_token);
-    track_device(u, u->device_id, u->access_token);
+    struct mx_user *account = user_alloc();
+    account->user_id = user_id;
+    account->localpart = localpart_of(user_id);
+    account->password = password;
+    const struct mx_user *u = mx_login(account, NULL, "device-conformance");
+    if (!pool_registered(POOL_PASSWORD, slot))
+        pool_remember(POOL_PASSWORD, slot, user_id);
+    pool_sweep(u);
     return u;
+}
+
+const struct mx_user *mx_user_new(void) {
+    mx_require_legacy_login();
+    /* Accounts the operator gave are the run's accounts. */
+    if (mx_env()->users)
+        return preconfigured_user();
+    long slot = pool_enabled() ? pool_lock(POOL_PASSWORD) : -1;
+    if (slot >= 0)
+        return pool_password_user(slot);
+    return fresh_user(0);
+}
+
+const char *mx_unused_user_id(void) {
+    const char *server = mx_env()->server_name;
+    if (!server) {
+        const char *uid = mx_user_new()->user_id;
+        server = strchr(uid, ':') ? strchr(uid, ':') + 1 : NULL;
+    }
+    cr_assert(server != NULL, "%scannot tell the server name", mx_current_id());
+    return mx_arena_printf("@%s:%s", lowercase_localpart(mx_unique("mxdevnobody")),
+                           server);
 }
 
 const struct mx_user *mx_login(const struct mx_user *account, const char *device_id,
@@ -625,6 +873,52 @@ const struct mx_user *mx_login(const struct mx_user *account, const char *device
     return u;
 }
 
+/* ---- rate limits the run cannot wait out ---- */
+
+void mx_rate_limit_stop(const char *method, const char *path, const struct mx_resp *r,
+                        long wait_ms, const char *why) {
+    if (!criterion_current_test)
+        return;
+    const char *code = mx_errcode(r);
+    const char *retry_after = mx_header(r, "retry-after");
+    json_t *ms = r->json ? json_object_get(r->json, "retry_after_ms") : NULL;
+    char *reason = mx_arena_printf(
+        "the server's rate limit makes this run impossible: %s %.*s answered 429%s%s "
+        "asking for a wait of %ld s (retry_after_ms: %s, Retry-After: %s), %s. A full "
+        "run makes up to %d registrations and %d logins from one client address "
+        "within a minute or two (all of them may be of one account) and up to %d "
+        "failed password attempts on one account; rate limits that allow that only with "
+        "waits "
+        "over %d s are a configuration error of the test server. Raise them there: "
+        "Synapse: rc_login.address, rc_login.account, rc_login.failed_attempts and "
+        "rc_registration (per_second and burst_count); Conduit family and Dendrite: "
+        "see their rate-limit settings. `device-conformance --print-server-config "
+        "synapse|conduit|dendrite` prints settings that work",
+        method, (int)strcspn(path, "?"), path, code ? " " : "", code ? code : "",
+        (wait_ms + 999) / 1000,
+        json_is_integer(ms) ? mx_arena_printf("%lld", (long long)json_integer_value(ms))
+                            : "absent",
+        retry_after ? retry_after : "absent", why, MX_RUN_REGISTRATIONS, MX_RUN_LOGINS,
+        MX_RUN_FAILED_PASSWORDS, MX_RATE_LIMIT_MAX_WAIT_MS / 1000);
+    mx_record_abort_run(2, reason ? reason : "the server's rate limit stopped the run");
+    if (in_cleanup)
+        return;
+    not_run(mx_arena_printf("not run: %s", reason ? reason : "rate limited"));
+}
+
+int mx_session_export_run_secret(void) {
+    unsigned char raw[24];
+    char hex[2 * sizeof(raw) + 1];
+    if (getrandom(raw, sizeof(raw), 0) != (ssize_t)sizeof(raw)) {
+        unsetenv("MXDEV_RUN_SECRET");
+        return -1;
+    }
+    for (size_t i = 0; i < sizeof(raw); i++)
+        sprintf(hex + 2 * i, "%02x", raw[i]);
+    mx_redact_secret(hex);
+    return setenv("MXDEV_RUN_SECRET", hex, 1);
+}
+
 /* ---- preconditions ---- */
 
 _Noreturn void mx_skip(const char *reason) {
@@ -646,23 +940,49 @@ void mx_require_legacy_login(void) {
 
 /* ---- application service ---- */
 
-const struct mx_user *mx_as_user_new(void) {
+/* Registers localpart in the application service's namespace with
+ * inhibit_login: no device, no token. A pooled slot (may_exist) may have
+ * been registered by a check that ended before noting it: M_USER_IN_USE is
+ * then that account. */
+static struct mx_user *as_register(const char *localpart, bool may_exist) {
     const struct mx_env *env = mx_env();
-    mx_require_appservice();
-    const char *localpart = lowercase_localpart(mx_unique(env->as_user_prefix));
     json_t *body = json_pack("{s:s, s:s, s:b}", "type", "m.login.application_service",
                              "username", localpart, "inhibit_login", 1);
     const struct mx_resp *r = MX_SEND(.method = "POST", .path = MX_V3 "/register",
                                       .appservice = true, .body = body);
     json_decref(body);
-    cr_assert(r->status == 200, "%s",
+    const char *code = mx_errcode(r);
+    bool taken = may_exist && code && strcmp(code, "M_USER_IN_USE") == 0;
+    cr_assert(r->status == 200 || taken, "%s",
               mx_msg(r, "the application service cannot register %s in its namespace",
                      localpart));
     struct mx_user *u = user_alloc();
-    u->user_id = body_string(r, "user_id");
+    u->user_id = taken ? NULL : body_string(r, "user_id");
     if (!u->user_id && env->server_name)
         u->user_id = mx_arena_printf("@%s:%s", localpart, env->server_name);
     cr_assert(u->user_id != NULL, "%s", mx_msg(r, "registration gave no user_id"));
+    return u;
+}
+
+const struct mx_user *mx_as_user_new(void) {
+    const struct mx_env *env = mx_env();
+    struct mx_user *u = NULL;
+    mx_require_appservice();
+    long slot = pool_enabled() ? pool_lock(POOL_AS) : -1;
+    if (slot >= 0) {
+        const char *user_id = pool_registered(POOL_AS, slot);
+        if (user_id) {
+            u = user_alloc();
+            u->user_id = user_id;
+            u->appservice_user = true;
+            pool_sweep(u);
+        } else {
+            u = as_register(pool_localpart(env->as_user_prefix, slot), true);
+            pool_remember(POOL_AS, slot, u->user_id);
+        }
+    } else {
+        u = as_register(lowercase_localpart(mx_unique(env->as_user_prefix)), false);
+    }
     u->localpart = localpart_of(u->user_id);
     u->appservice_user = true;
     track_user(u->user_id, NULL, true);

@@ -32,12 +32,52 @@ struct mx_user {
 void mx_test_init(void);
 void mx_test_fini(void);
 
-/* A fresh account with a password and one logged-in device. */
+/* The run's pool: how many password accounts and application-service users
+ * the checks of a run share at most (each registered once, by the first
+ * check that needs it, and locked by the check using it). Enough for every
+ * check of two parallel jobs, with room. */
+#define MX_POOL_USERS 6
+#define MX_POOL_AS_USERS 4
+
+/* What a whole run (every check, spec 1.17) asks of a server at most, for
+ * the advice when a rate limit stops it and for --print-server-config:
+ * registrations (the pool), logins (one per device a check makes; with one
+ * job all of them may be of one account), and failed password attempts on
+ * one account (the checks that send a wrong password on purpose; the
+ * ERR-RATELIMIT burst goes to a user ID no account has). tests/test_ratelimit_generous.sh
+ * holds a run's counted costs against these. */
+#define MX_RUN_REGISTRATIONS (MX_POOL_USERS + MX_POOL_AS_USERS)
+#define MX_RUN_LOGINS 160
+#define MX_RUN_FAILED_PASSWORDS 12
+
+/* An account with a password and a new logged-in device: one of the run's
+ * pooled accounts (or a --user account), locked for this check, with no
+ * devices but the new one; a fresh registration when none is left. */
 const struct mx_user *mx_user_new(void);
+/* A user ID on the server that no account has (arena): for requests that
+ * must fail, such as a burst of wrong-password logins, without locking out
+ * an account the run uses. Learns the server name from a pooled user when
+ * the probe found none. */
+const char *mx_unused_user_id(void);
 /* Logs the account in again: a new device (device_id and display name
  * optional). */
 const struct mx_user *mx_login(const struct mx_user *account, const char *device_id,
                                const char *display_name);
+
+/* mx_send calls this when a 429 asks for a wait the run cannot afford (why
+ * says which bound: MX_RATE_LIMIT_MAX_WAIT_MS, the --deadline, the check's
+ * budget). Inside a check it stops the run as a configuration error
+ * (mx_record_abort_run(2, ...) with the limit hit, what a run needs and what
+ * to change on the server), records the check itself as not run and ends
+ * it. Elsewhere (the runner, a check's clean-up) it leaves the 429 to the
+ * caller. */
+void mx_rate_limit_stop(const char *method, const char *path, const struct mx_resp *r,
+                        long wait_ms, const char *why);
+
+/* Runner side: exports MXDEV_RUN_SECRET, a fresh random secret the test
+ * processes derive the pooled accounts' passwords from. 0, or -1 when no
+ * randomness was to be had (the run then has no pool). */
+int mx_session_export_run_secret(void);
 
 /* Skips the running test with the reason, recorded for the reports. */
 _Noreturn void mx_skip(const char *reason);

@@ -1559,6 +1559,11 @@ ReportHook(POST_ALL)(struct criterion_global_stats *global) {
         json_object_set(results, "exploration", state.exploration);
     if (results && baseline)
         json_object_set(results, "baseline", baseline);
+    /* What the run cost the server: the sums of the tests' mx_record_cost
+     * lines and the runner's own requests. */
+    json_t *costs = mx_record_read_costs(state.dir);
+    if (results && costs)
+        json_object_set(results, "costs", costs);
     if (!results || mx_report_write_files(results, state.dir, err, sizeof(err)) < 0) {
         fprintf(stderr, "error: reports: %s\n", results ? err : "out of memory");
         if (state.exit_status == 0)
@@ -1584,8 +1589,16 @@ ReportHook(POST_ALL)(struct criterion_global_stats *global) {
     } else {
         print_closing(con, results, totals, verdict, reason, blocked, baseline,
                       xf_entries);
+        fprintf(con,
+                "cost: %lld registrations, %lld logins, %lld password checks, %lld "
+                "requests\n",
+                (long long)json_integer_value(json_object_get(costs, "registrations")),
+                (long long)json_integer_value(json_object_get(costs, "logins")),
+                (long long)json_integer_value(json_object_get(costs, "password_checks")),
+                (long long)json_integer_value(json_object_get(costs, "requests")));
     }
     fflush(con);
+    json_decref(costs);
     json_decref(results);
     json_decref(baseline);
     json_decref(blocked);

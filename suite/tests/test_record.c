@@ -80,3 +80,41 @@ Test(record, no_file_means_empty) {
     cr_expect_eq(json_array_size(lines), 0);
     json_decref(lines);
 }
+
+/* The cost of a run: requests sorted into registrations, logins and
+ * password checks, appended as one line per flush and summed by the runner
+ * over every record file. */
+Test(record, costs_are_sorted_and_summed) {
+    mx_record_cost_reset();
+    mx_record_cost_note("POST", "/_matrix/client/v3/register",
+                        "{\"username\":\"a\",\"password\":\"pw\"}", 401);
+    mx_record_cost_note("POST", "/_matrix/client/v3/register",
+                        "{\"username\":\"a\",\"password\":\"pw\",\"auth\":{\"type\":"
+                        "\"m.login.dummy\"}}",
+                        200);
+    mx_record_cost_note("POST", "/_synapse/admin/v1/register", "{\"password\":\"pw\"}",
+                        200);
+    mx_record_cost_note("POST", "/_matrix/client/v3/login",
+                        "{\"type\":\"m.login.password\",\"password\":\"pw\"}", 200);
+    mx_record_cost_note("POST", "/_matrix/client/v3/login",
+                        "{\"type\":\"m.login.password\",\"password\":\"bad\"}", 403);
+    mx_record_cost_note("POST", "/_matrix/client/v3/login?x=1",
+                        "{\"type\":\"m.login.application_service\"}", 200);
+    mx_record_cost_note("POST", "/_matrix/client/v3/delete_devices",
+                        "{\"devices\":[],\"auth\":{\"password\":\"pw\"}}", 200);
+    mx_record_cost_note("GET", "/_matrix/client/v3/devices", NULL, 200);
+    mx_record_cost();
+    mx_record_cost_note("GET", "/_matrix/client/v3/devices", NULL, 0);
+    mx_record_cost();
+    mx_record_cost(); /* nothing noted: no line */
+
+    json_t *lines = mx_record_read(dir, "record", "costs_are_sorted_and_summed");
+    cr_assert_eq(json_array_size(lines), 2);
+    json_decref(lines);
+    json_t *sum = mx_record_read_costs(dir);
+    cr_expect_eq(json_integer_value(json_object_get(sum, "registrations")), 2);
+    cr_expect_eq(json_integer_value(json_object_get(sum, "logins")), 2);
+    cr_expect_eq(json_integer_value(json_object_get(sum, "password_checks")), 3);
+    cr_expect_eq(json_integer_value(json_object_get(sum, "requests")), 9);
+    json_decref(sum);
+}

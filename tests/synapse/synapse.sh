@@ -14,10 +14,20 @@
 #
 # Environment:
 #   MXDEV_SYNAPSE_CACHE   cache dir holding the chroot (/var/cache/mxdev-synapse)
-#   MXDEV_SYNAPSE_MIRROR  Debian mirror (default: the one this machine's apt uses)
+#   MXDEV_SYNAPSE_MIRROR  Debian mirror (default: the one this machine's apt
+#                         sources name; there is no built-in fallback)
 #   MXDEV_SOURCE_DIR      source tree (default: two levels above this script)
 #   MXDEV_SYNAPSE_SERVER_NAME  server_name (default localhost)
 #   MXDEV_SYNAPSE_START_TIMEOUT  seconds to wait for /versions (default 180)
+#   MXDEV_SYNAPSE_CONFIG  a file appended to homeserver.yaml, e.g. the output
+#                         of device-conformance --print-server-config synapse
+#                         (its app_service_config_files is replaced by the
+#                         tier's own); without it Synapse keeps its stock rate
+#                         limits and gets open registration only
+#   MXDEV_SYNAPSE_APPSERVICE  the application-service registration Synapse
+#                         loads (default fixtures/appservice.yaml)
+#   MXDEV_SYNAPSE_BCRYPT_ROUNDS  bcrypt_rounds (default 4; "default" leaves
+#                         Synapse's own, 12)
 #
 # Exit status 77 means the environment cannot host the tier (not root, no
 # debootstrap, no mirror reachable); the reason is printed on one line.
@@ -37,6 +47,9 @@ data=$root$data_in
 state=$cache/state
 server_name=${MXDEV_SYNAPSE_SERVER_NAME:-localhost}
 start_timeout=${MXDEV_SYNAPSE_START_TIMEOUT:-180}
+extra_config=${MXDEV_SYNAPSE_CONFIG:-}
+appservice=${MXDEV_SYNAPSE_APPSERVICE:-$source_dir/fixtures/appservice.yaml}
+bcrypt_rounds=${MXDEV_SYNAPSE_BCRYPT_ROUNDS:-4}
 
 log() { printf 'synapse.sh: %s\n' "$*" >&2; }
 die() {
@@ -49,7 +62,8 @@ skip() {
     exit 77
 }
 
-# The Debian mirror this machine's apt uses (not the security archive).
+# The Debian mirror this machine's apt uses (not the security archive);
+# nothing (status 1) when there is none: the tree names no mirror of its own.
 find_mirror() {
     if [ -n "${MXDEV_SYNAPSE_MIRROR:-}" ]; then
         echo "$MXDEV_SYNAPSE_MIRROR"
@@ -69,7 +83,7 @@ find_mirror() {
             return
         fi
     done
-    echo http://deb.debian.org/debian
+    return 1
 }
 
 # dpkg status of matrix-synapse in the chroot, "" when absent.
@@ -159,7 +173,8 @@ cmd_prepare() {
     fi
     check_host
     local mirror
-    mirror=$(find_mirror)
+    mirror=$(find_mirror) ||
+        skip "no Debian mirror: none in this machine's apt sources (/etc/apt/sources.list{,.d}); set MXDEV_SYNAPSE_MIRROR=http://.../debian"
     curl -sf --max-time 20 -o /dev/null "$mirror/dists/sid/InRelease" ||
         skip "Debian mirror $mirror has no reachable sid suite"
     mkdir -p "$cache"
@@ -251,41 +266,31 @@ signing_key_path: $data_in/signing.key
 trusted_key_servers: []
 suppress_key_server_warning: true
 report_stats: false
-# Cheap password hashing: the suite registers and logs in many times.
-bcrypt_rounds: 4
 enable_metrics: false
 url_preview_enabled: false
 presence:
   enabled: false
-enable_registration: true
-enable_registration_without_verification: true
 registration_shared_secret: "$secret"
 macaroon_secret_key: "$(random_secret)"
 form_secret: "$(random_secret)"
 app_service_config_files:
   - $data_in/appservice.yaml
-# The suite registers, logs in and deletes devices in quick succession.
-rc_message: {per_second: 10000, burst_count: 10000}
-rc_registration: {per_second: 10000, burst_count: 10000}
-rc_registration_token_validity: {per_second: 10000, burst_count: 10000}
-# Failed logins stay limited (per account), so the suite's ERR-RATELIMIT
-# burst meets a real 429; the suite's users each fail at most a few times.
-rc_login:
-  address: {per_second: 10000, burst_count: 10000}
-  account: {per_second: 10000, burst_count: 10000}
-  failed_attempts: {per_second: 1, burst_count: 10}
-rc_admin_redaction: {per_second: 10000, burst_count: 10000}
-rc_joins:
-  local: {per_second: 10000, burst_count: 10000}
-  remote: {per_second: 10000, burst_count: 10000}
-rc_3pid_validation: {per_second: 10000, burst_count: 10000}
-rc_invites:
-  per_room: {per_second: 10000, burst_count: 10000}
-  per_user: {per_second: 10000, burst_count: 10000}
-  per_issuer: {per_second: 10000, burst_count: 10000}
-rc_key_requests: {per_second: 10000, burst_count: 10000}
-rc_room_creation: {per_second: 10000, burst_count: 10000}
 EOF
+    if [ "$bcrypt_rounds" != default ]; then
+        printf '# Password hashing: the suite logs in many times.\nbcrypt_rounds: %s\n' \
+            "$bcrypt_rounds" >>"$data/homeserver.yaml"
+    fi
+    if [ -n "$extra_config" ]; then
+        # The given configuration, but the application service is the tier's.
+        printf '# From %s:\n' "$extra_config" >>"$data/homeserver.yaml"
+        awk '/^app_service_config_files:/ { skip = 1; next }
+             skip && /^[[:space:]]+-/ { next }
+             { skip = 0; print }' "$extra_config" >>"$data/homeserver.yaml"
+    else
+        # Stock Synapse (its default rate limits), open registration.
+        printf 'enable_registration: true\nenable_registration_without_verification: true\n' \
+            >>"$data/homeserver.yaml"
+    fi
     cat >"$data/log.config" <<EOF
 version: 1
 formatters:
@@ -339,7 +344,7 @@ start_once() {
     local port=$1 secret=$2
     safe_rm "$data"
     mkdir -p "$data/media_store"
-    cp "$source_dir/fixtures/appservice.yaml" "$data/appservice.yaml"
+    cp "$appservice" "$data/appservice.yaml"
     write_config "$port" "$secret"
     local uid gid
     uid=$(awk -F: '$1 == "matrix-synapse" { print $3 }' "$root/etc/passwd")
