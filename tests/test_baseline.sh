@@ -12,6 +12,7 @@
 #   - --format json: stdout is results.json and nothing else; --quiet: only
 #     the closing lines; --github: one ::error line per failing check.
 # shellcheck disable=SC2154 # start_server assigns the URL variables (printf -v)
+# shellcheck source=tests/lib.sh
 source "$(dirname "$0")/lib.sh"
 
 A=error-without-error-field # breaks ERR-SHAPE
