@@ -730,14 +730,16 @@ void options_usage(FILE *f) {
             snprintf(text + n, sizeof(text) - n, " (or $%s)", d->env_in);
         put_wrapped(f, text, 28, 28);
     }
-    fputs("\n"
-          "Everything after a lone \"--\" goes to criterion (its filter, jobs and list\n"
-          "options; see README). Any other unknown option is an error.\n"
-          "\n"
-          "Exit status: 0 conformant, 1 conformance failures or checks not run, 2 usage\n"
-          "or configuration error, 3 homeserver unreachable or not speaking the Matrix\n"
-          "client-server API, 4 no check judged, 130/143 interrupted (SIGINT/SIGTERM).\n",
-          f);
+    fputs(
+        "\n"
+        "Everything after a lone \"--\" goes to criterion (its filter, jobs and list\n"
+        "options; see README). Any other unknown option is an error.\n"
+        "\n"
+        "Exit status: 0 conformant, 1 conformance failures or checks not run (with\n"
+        "--baseline: only of checks that passed there), 2 usage or configuration\n"
+        "error, 3 homeserver unreachable or not speaking the Matrix client-server API,\n"
+        "4 no check judged, 130/143 interrupted (SIGINT/SIGTERM).\n",
+        f);
 }
 
 void options_list(FILE *f) {
