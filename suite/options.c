@@ -735,8 +735,8 @@ void options_usage(FILE *f) {
         "Everything after a lone \"--\" goes to criterion (its filter, jobs and list\n"
         "options; see README). Any other unknown option is an error.\n"
         "\n"
-        "Exit status: 0 conformant, 1 conformance failures or checks not run (with\n"
-        "--baseline: only of checks that passed there), 2 usage or configuration\n"
+        "Exit status: 0 conformant, 1 conformance failures or checks not run (only\n"
+        "of checks that passed in the baseline, if given), 2 usage or configuration\n"
         "error, 3 homeserver unreachable or not speaking the Matrix client-server API,\n"
         "4 no check judged, 130/143 interrupted (SIGINT/SIGTERM).\n",
         f);
