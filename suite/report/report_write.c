@@ -646,6 +646,9 @@ static void put_md_list(FILE *f, const json_t *checks, enum mx_verdict want,
         if (n++ == 0)
             fprintf(f, "\n## %s\n\n", heading);
         fprintf(f, "- `%s` — `%s` — ", str(check, "id"), str(check, "test"));
+        /* --baseline: whether this one fails the run. */
+        if (*str(check, "baseline"))
+            fprintf(f, "*%s (baseline)* — ", str(check, "baseline"));
         if (want == MX_VERDICT_BLOCKED || want == MX_VERDICT_NOT_RUN)
             mx_put_md(f, str(check, "reason"));
         else
@@ -1070,6 +1073,11 @@ static void put_html_check_details(FILE *f, const json_t *check, bool open) {
     fputs("</code> — <code>", f);
     mx_put_xml(f, str(check, "test"));
     fputs("</code> — ", f);
+    if (*str(check, "baseline")) {
+        fputs("<em>", f);
+        mx_put_xml(f, str(check, "baseline"));
+        fputs(" (baseline)</em> — ", f);
+    }
     put_first_line(f, check, mx_put_xml);
     fputs("</summary>\n<p>", f);
     mx_put_xml(f, str(check, "description"));
