@@ -102,7 +102,8 @@ static const struct opt_def opts[] = {
      "console output: text, or json (results.json on stdout and nothing else; errors "
      "still on stderr)"},
     {"quiet", NULL, OPT_FLAG, F(quiet), NULL, NULL, NULL, 0, 0, NULL,
-     "print only the closing lines (verdict, totals, baseline, where the reports are)"},
+     "print only the closing lines (totals and verdict, baseline, where the reports are, "
+     "cost)"},
     {"github", NULL, OPT_FLAG, F(github), NULL, NULL, NULL, 0, 0, NULL,
      "also print each failure and warning as a GitHub Actions annotation line "
      "(::error / ::warning; on stderr under --format json)"},
