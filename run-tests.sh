@@ -322,7 +322,17 @@ else
     [ -n "$spec_version" ] && mock_args+=(--spec-version "$spec_version")
     start_mock --appservice "$here/fixtures/appservice.yaml" \
         --request-log "$here/reports/mock-requests.log" "${mock_args[@]}"
-    echo "mock homeserver: $mock_url (pid $mock_pid)"
+    # --format json and --quiet own stdout: the mock's line goes to stderr.
+    quiet=0 prev=
+    for a in "${suite_args[@]}"; do
+        case "$prev$a" in --quiet|--format=json|--formatjson) quiet=1 ;; esac
+        prev=$a
+    done
+    if [ $quiet -eq 1 ]; then
+        echo "mock homeserver: $mock_url (pid $mock_pid)" >&2
+    else
+        echo "mock homeserver: $mock_url (pid $mock_pid)"
+    fi
     has_as=0
     for a in "${suite_args[@]}"; do
         case "$a" in --as-registration|--as-registration=*) has_as=1 ;; esac

@@ -18,7 +18,9 @@
 #include <criterion/criterion.h>
 #include <criterion/options.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <jansson.h>
+#include <libgen.h>
 #include <signal.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -87,6 +89,53 @@ static void check_expect_fail(struct options *o) {
             *next++ = '\0';
         options_problem(o, "--expect-fail %s", line);
     }
+}
+
+/* --baseline: an earlier run's results.json; --write-expect-fail: a file
+ * that can be written (its folder exists). */
+static void check_baseline(struct options *o) {
+    char err[4096];
+    json_t *baseline;
+
+    if (o->baseline && access(o->baseline, R_OK) == 0) {
+        baseline = mx_baseline_load(o->baseline, err, sizeof(err));
+        if (!baseline)
+            options_problem(o, "--baseline %s", err);
+        json_decref(baseline);
+    }
+    if (o->write_expect_fail) {
+        char *copy = strdup(o->write_expect_fail);
+        const char *dir = copy ? dirname(copy) : ".";
+        if (!*o->write_expect_fail)
+            options_problem(o, "--write-expect-fail: empty file name");
+        else if (access(dir, W_OK | X_OK) < 0)
+            options_problem(o, "--write-expect-fail %s: folder %s: %s",
+                            o->write_expect_fail, dir, strerror(errno));
+        free(copy);
+    }
+}
+
+/* --format json and --quiet: the console stream is the real stdout, kept
+ * apart; stdout itself (the header, check lines, exploration, and anything a
+ * library prints) goes to /dev/null. Returns the console stream. */
+static FILE *take_console(const struct options *o) {
+    int keep, devnull;
+    FILE *con;
+
+    if (strcmp(o->format, "json") != 0 && !o->quiet)
+        return stdout;
+    fflush(stdout);
+    keep = dup(STDOUT_FILENO);
+    devnull = open("/dev/null", O_WRONLY | O_CLOEXEC);
+    con = keep >= 0 ? fdopen(keep, "w") : NULL;
+    if (!con || devnull < 0 || dup2(devnull, STDOUT_FILENO) < 0) {
+        fprintf(stderr, "error: cannot set up the console for --%s: %s\n",
+                o->quiet ? "quiet" : "format json", strerror(errno));
+        exit(EXIT_CONFIG);
+    }
+    fcntl(keep, F_SETFD, FD_CLOEXEC);
+    close(devnull);
+    return con;
 }
 
 static void make_run_id(char *buf, size_t len) {
@@ -231,6 +280,11 @@ int main(int argc, char **argv) {
         return status;
     }
     mx_catalog_ensure();
+    enum mx_console_mode mode = strcmp(o.format ? o.format : "text", "json") == 0
+                                    ? MX_CONSOLE_JSON
+                                : o.quiet ? MX_CONSOLE_QUIET
+                                          : MX_CONSOLE_TEXT;
+    FILE *console = stdout;
     /* From here on, a run that ends without judging says so in its reports
      * (no earlier run's reports survive it). */
     mx_report_prepare_unjudged(&(struct mx_report_config){
@@ -238,6 +292,7 @@ int main(int argc, char **argv) {
         .target = o.display_url,
         .spec_version = o.spec_version,
         .strict = o.strict,
+        .console_mode = mode,
     });
     select_validate(&o);
     if (o.list_requirements) {
@@ -256,10 +311,22 @@ int main(int argc, char **argv) {
     /* The whole configuration, before the first request. */
     check_spec_dir(&o);
     check_expect_fail(&o);
+    check_baseline(&o);
     if (o.as_registration)
         appservice_load(&o, o.as_registration, &as);
     pattern = select_pattern(&o);
     options_fail_on_problems(&o);
+    if (mode != MX_CONSOLE_TEXT) {
+        console = take_console(&o);
+        mx_report_prepare_unjudged(&(struct mx_report_config){
+            .dir = o.report_dir,
+            .target = o.display_url,
+            .spec_version = o.spec_version,
+            .strict = o.strict,
+            .console_mode = mode,
+            .console = console,
+        });
+    }
 
     options_export(&o);
     mx_env_reload();
@@ -300,6 +367,11 @@ int main(int argc, char **argv) {
         .expect_fail_file = o.expect_fail,
         .versions = pr.versions,
         .capabilities = pr.capabilities,
+        .baseline_file = o.baseline,
+        .write_expect_fail = o.write_expect_fail,
+        .console_mode = mode,
+        .console = console,
+        .github = o.github,
     };
     char err[4096];
     if (mx_report_init(&cfg, err, sizeof(err)) < 0)

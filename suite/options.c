@@ -90,6 +90,23 @@ static const struct opt_def opts[] = {
      0, 0, NULL, "where reports go"},
     {"expect-fail", "FILE", OPT_FILE, F(expect_fail), NULL, NULL, NULL, 0, 0, NULL,
      "known failures: requirement IDs or group/TEST, each with a '#' reason"},
+    {"baseline", "FILE", OPT_FILE, F(baseline), NULL, NULL, NULL, 0, 0, NULL,
+     "the results.json of an earlier run: only checks that passed there and do not "
+     "pass now fail the run; failures it shares are known, and the checks it failed "
+     "that pass now are listed as fixed"},
+    {"write-expect-fail", "FILE", OPT_STRING, F(write_expect_fail), NULL, NULL, NULL, 0,
+     0, NULL,
+     "after the run, write its failures (fail, warn, xfail) to FILE in the "
+     "--expect-fail format, each with its evidence as the '#' comment"},
+    {"format", "FMT", OPT_STRING, F(format), NULL, NULL, "text", 0, 0, NULL,
+     "console output: text, or json (results.json on stdout and nothing else; errors "
+     "still on stderr)"},
+    {"quiet", NULL, OPT_FLAG, F(quiet), NULL, NULL, NULL, 0, 0, NULL,
+     "print only the closing lines (totals and verdict, baseline, where the reports are, "
+     "cost)"},
+    {"github", NULL, OPT_FLAG, F(github), NULL, NULL, NULL, 0, 0, NULL,
+     "also print each failure and warning as a GitHub Actions annotation line "
+     "(::error / ::warning; on stderr under --format json)"},
     {"registration-token", "T", OPT_SECRET, F(registration_token),
      "MXDEV_REGISTRATION_TOKEN", "MXDEV_REGISTRATION_TOKEN", NULL, 0, 0,
      "registration-token-file", "token for m.login.registration_token registration"},
@@ -653,6 +670,8 @@ void options_parse(struct options *o, int argc, char **argv) {
                         "no homeserver: give --homeserver URL or set MATRIX_HOMESERVER");
     else if (o->homeserver[0])
         parse_homeserver(o);
+    if (o->format && strcmp(o->format, "text") != 0 && strcmp(o->format, "json") != 0)
+        options_problem(o, "--format \"%s\": expected text or json", o->format);
     if (o->require_appservice && !o->as_registration)
         options_problem(o, "--require-appservice needs --as-registration FILE");
     if ((json_array_size(o->only) || json_array_size(o->groups)) && o->criterion_filter)
@@ -712,14 +731,16 @@ void options_usage(FILE *f) {
             snprintf(text + n, sizeof(text) - n, " (or $%s)", d->env_in);
         put_wrapped(f, text, 28, 28);
     }
-    fputs("\n"
-          "Everything after a lone \"--\" goes to criterion (its filter, jobs and list\n"
-          "options; see README). Any other unknown option is an error.\n"
-          "\n"
-          "Exit status: 0 conformant, 1 conformance failures or checks not run, 2 usage\n"
-          "or configuration error, 3 homeserver unreachable or not speaking the Matrix\n"
-          "client-server API, 4 no check judged, 130/143 interrupted (SIGINT/SIGTERM).\n",
-          f);
+    fputs(
+        "\n"
+        "Everything after a lone \"--\" goes to criterion (its filter, jobs and list\n"
+        "options; see README). Any other unknown option is an error.\n"
+        "\n"
+        "Exit status: 0 conformant, 1 conformance failures or checks not run (only\n"
+        "of checks that passed in the baseline, if given), 2 usage or configuration\n"
+        "error, 3 homeserver unreachable or not speaking the Matrix client-server API,\n"
+        "4 no check judged, 130/143 interrupted (SIGINT/SIGTERM).\n",
+        f);
 }
 
 void options_list(FILE *f) {

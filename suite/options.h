@@ -22,9 +22,14 @@ struct options {
     long deadline_s;
     const char *report_dir;
     const char *expect_fail;
-    char *registration_token; /* owned; a secret */
-    char *shared_secret;      /* owned; a secret */
-    json_t *users;            /* owned: "@a:hs=PASSWORD" strings */
+    const char *baseline;          /* --baseline: an earlier run's results.json */
+    const char *write_expect_fail; /* --write-expect-fail: where today's failures go */
+    const char *format;            /* --format: "text" or "json" */
+    bool quiet;                    /* --quiet: only the closing lines */
+    bool github;                   /* --github: failures as workflow annotations */
+    char *registration_token;      /* owned; a secret */
+    char *shared_secret;           /* owned; a secret */
+    json_t *users;                 /* owned: "@a:hs=PASSWORD" strings */
     bool insecure;
     const char *cacert;
     const char *spec_dir;

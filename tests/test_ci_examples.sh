@@ -151,6 +151,8 @@ for kind in github gitlab; do
         grep -qx 'summary 0' "$job_dir/.status" || fail "github: the summary step did not run"
         grep -q 'NOT CONFORMANT' "$job_dir/.step_summary" ||
             fail "github: the failing run's summary is not the job summary"
+        grep -q '^::error title=ASC-CREATE asc/ASC_CREATE::' "$job_dir/.log.suite" ||
+            fail "github: the failure is not a workflow annotation (--github)"
     else
         grep -q 'ASC-CREATE' "$job_dir/.log.after" ||
             fail "gitlab: the failing run's summary is not in the job log"

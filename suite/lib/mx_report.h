@@ -7,6 +7,11 @@
 
 #include <jansson.h>
 #include <stdbool.h>
+#include <stdio.h>
+
+/* What the console shows: the check lines and closing lines (text), only
+ * the closing lines (quiet), or results.json and nothing else (json). */
+enum mx_console_mode { MX_CONSOLE_TEXT, MX_CONSOLE_QUIET, MX_CONSOLE_JSON };
 
 struct mx_report_config {
     const char *dir;    /* created when missing */
@@ -18,6 +23,11 @@ struct mx_report_config {
     /* borrowed: what the probe found; "tls_verification": "off" makes every
      * report say that certificates were not verified. */
     json_t *capabilities;
+    const char *baseline_file;     /* an earlier results.json; NULL: none */
+    const char *write_expect_fail; /* where to write today's failures; NULL: nowhere */
+    enum mx_console_mode console_mode;
+    FILE *console; /* borrowed: where the console output goes; NULL: stdout */
+    bool github;   /* failures also as GitHub Actions annotation lines */
 };
 
 /* Before criterion runs. Returns 0, or -1 with the reason in err. */
@@ -45,8 +55,10 @@ int mx_report_exit_status(void);
  * stderr) when the reports could not be written. */
 int mx_report_write_unjudged(const struct mx_report_config *cfg, int exit_status,
                              const char *reason);
-/* Remembers cfg (dir and target copied) for mx_report_unjudged_exit(): the
- * runner calls it as soon as the report directory is known. */
+/* Remembers cfg (dir and target copied; console and console_mode kept: under
+ * MX_CONSOLE_JSON the unjudged results.json also goes to the console) for
+ * mx_report_unjudged_exit(): the runner calls it as soon as the report directory is
+ * known. */
 void mx_report_prepare_unjudged(const struct mx_report_config *cfg);
 /* mx_report_write_unjudged() with the prepared configuration; nothing when
  * none was prepared. For the runner's exit paths (exit 2 and 3). */

@@ -62,7 +62,13 @@ static struct {
     struct seen_test *seen;
     size_t n_seen;
     int exit_status;
-    long deadline_at;                    /* --deadline as a time(), or 0 */
+    long deadline_at;        /* --deadline as a time(), or 0 */
+    json_t *baseline;        /* --baseline: {"group/TEST": verdict}, or NULL */
+    char *baseline_file;     /* its path, or NULL */
+    char *write_expect_fail; /* --write-expect-fail's path, or NULL */
+    enum mx_console_mode console_mode;
+    FILE *console; /* borrowed: the console stream (stdout unless redirected) */
+    bool github;
     struct criterion_test_set *test_set; /* borrowed from PRE_ALL to POST_ALL */
 } state;
 
@@ -137,6 +143,17 @@ int mx_report_init(const struct mx_report_config *cfg, char *err, size_t err_len
     if (cfg->expect_fail_file &&
         mx_expect_fail_load(cfg->expect_fail_file, &state.expect_fail, err, err_len) < 0)
         return -1;
+    if (cfg->baseline_file) {
+        state.baseline = mx_baseline_load(cfg->baseline_file, err, err_len);
+        if (!state.baseline)
+            return -1;
+        state.baseline_file = mx_text_safe(cfg->baseline_file);
+    }
+    state.write_expect_fail =
+        cfg->write_expect_fail ? strdup(cfg->write_expect_fail) : NULL;
+    state.console_mode = cfg->console_mode;
+    state.console = cfg->console ? cfg->console : stdout;
+    state.github = cfg->github;
 
     load_spec_notes();
     state.dir = strdup(cfg->dir);
@@ -206,6 +223,13 @@ int mx_report_write_unjudged(const struct mx_report_config *cfg, int exit_status
     snprintf(path, sizeof(path), "%s/.tests", cfg->dir);
     clear_dir(path);
     rc = mx_report_write_files(results, cfg->dir, err, sizeof(err));
+    /* --format json: a script reads the same verdict on stdout. */
+    if (cfg->console_mode == MX_CONSOLE_JSON) {
+        FILE *con = cfg->console ? cfg->console : stdout;
+        json_dumpf(results, con, JSON_INDENT(2));
+        fputc('\n', con);
+        fflush(con);
+    }
 out:
     if (rc < 0)
         fprintf(stderr, "warning: reports: %s\n", err);
@@ -435,12 +459,71 @@ static bool shows_request(const char *text) {
     return arrow && (size_t)(arrow - text) < n && (size_t)(arrow - text) < 190;
 }
 
+/* ---- --baseline ---- */
+
+enum baseline_mark {
+    BASELINE_NONE,
+    BASELINE_NEW,      /* passed in the baseline, does not pass now */
+    BASELINE_KNOWN,    /* failed in the baseline too */
+    BASELINE_FIXED,    /* failed in the baseline, passes now */
+    BASELINE_UNJUDGED, /* fails now; the baseline has no verdict on it */
+};
+
+/* The verdicts that fail a run with --baseline when the check passed there. */
+static bool fails_now(enum mx_verdict v) {
+    return v == MX_VERDICT_FAIL || v == MX_VERDICT_BLOCKED || v == MX_VERDICT_NOT_RUN ||
+           (state.strict && v == MX_VERDICT_WARN);
+}
+
+static bool failed_then(const char *was) {
+    static const char *const words[] = {"fail", "warn", "xfail", "blocked", "not_run"};
+    for (size_t i = 0; was && i < sizeof(words) / sizeof(words[0]); i++)
+        if (strcmp(was, words[i]) == 0)
+            return true;
+    return false;
+}
+
+/* How the check compares with the baseline; *was is the baseline's verdict
+ * (borrowed, NULL when it has none). */
+static enum baseline_mark baseline_mark_of(const json_t *check, enum mx_verdict v,
+                                           const char **was) {
+    const char *w = NULL;
+
+    if (state.baseline)
+        w = json_string_value(json_object_get(
+            state.baseline, json_string_value(json_object_get(check, "test"))));
+    if (was)
+        *was = w;
+    if (!state.baseline)
+        return BASELINE_NONE;
+    if (fails_now(v)) {
+        if (w && strcmp(w, "pass") == 0)
+            return BASELINE_NEW;
+        return failed_then(w) ? BASELINE_KNOWN : BASELINE_UNJUDGED;
+    }
+    if ((v == MX_VERDICT_PASS || v == MX_VERDICT_XPASS) && failed_then(w))
+        return BASELINE_FIXED;
+    return BASELINE_NONE;
+}
+
+static const char *const baseline_words[] = {
+    [BASELINE_NONE] = NULL,
+    [BASELINE_NEW] = "new failure",
+    [BASELINE_KNOWN] = "known",
+    [BASELINE_FIXED] = "fixed",
+    [BASELINE_UNJUDGED] = "not judged in the baseline",
+};
+
 static void print_check(const json_t *check, enum mx_verdict v) {
     const json_t *list = json_object_get(check, "messages");
     size_t i;
     json_t *m;
     bool failing = v == MX_VERDICT_FAIL || v == MX_VERDICT_WARN;
+    const char *was = NULL;
+    enum baseline_mark mark = baseline_mark_of(check, v, &was);
 
+    if (state.console_mode != MX_CONSOLE_TEXT)
+        return;
     if (state.color)
         fputs(verdict_colors[v], stdout);
     printf("%-6s", verdict_words[v]);
@@ -449,6 +532,12 @@ static void print_check(const json_t *check, enum mx_verdict v) {
     printf(" %-20s %-52s %lld ms\n", json_string_value(json_object_get(check, "id")),
            json_string_value(json_object_get(check, "test")),
            json_integer_value(json_object_get(check, "duration_ms")));
+    if (mark != BASELINE_NONE) {
+        char line[160];
+        snprintf(line, sizeof(line), "baseline: %s%s%s%s", baseline_words[mark],
+                 was ? " (was " : "", was ? was : "", was ? ")" : "");
+        print_indented(line);
+    }
     if (v == MX_VERDICT_SKIP || v == MX_VERDICT_XFAIL || v == MX_VERDICT_XPASS ||
         v == MX_VERDICT_BLOCKED || v == MX_VERDICT_NOT_RUN)
         print_indented(json_string_value(json_object_get(check, "reason")));
@@ -1010,6 +1099,11 @@ static void release_state(void) {
     state.crosscut_seen = NULL;
     json_decref(state.exploration);
     state.exploration = NULL;
+    json_decref(state.baseline);
+    state.baseline = NULL;
+    free(state.baseline_file);
+    free(state.write_expect_fail);
+    state.baseline_file = state.write_expect_fail = NULL;
     mx_expect_fail_free(&state.expect_fail);
     state.dir = state.target = state.expect_fail_file = NULL;
     state.seen = NULL;
@@ -1064,6 +1158,274 @@ static const char *tls_verification(void) {
     return v && strcmp(v, "off") == 0 ? "off" : "on";
 }
 
+/* Marks every check that differs from the baseline ("baseline": "new
+ * failure", "known", "fixed", "not judged in the baseline") and returns the
+ * run's "baseline" object (new reference). */
+static json_t *apply_baseline(json_t *checks) {
+    json_t *news = json_array(), *fixed = json_array(), *unjudged = json_array(), *check;
+    size_t i, known = 0;
+
+    json_array_foreach(checks, i, check) {
+        int v = mx_verdict_parse(member_text(check, "verdict"));
+        const char *was = NULL;
+        enum baseline_mark mark =
+            v < 0 ? BASELINE_NONE : baseline_mark_of(check, (enum mx_verdict)v, &was);
+        json_t *item;
+
+        if (mark == BASELINE_NONE)
+            continue;
+        json_object_set_new(check, "baseline", json_string(baseline_words[mark]));
+        if (mark == BASELINE_KNOWN) {
+            known++;
+            continue;
+        }
+        item = json_pack("{s:s, s:s, s:s, s:s?}", "id", member_text(check, "id"), "test",
+                         member_text(check, "test"), "verdict",
+                         member_text(check, "verdict"), "was", was);
+        json_array_append_new(mark == BASELINE_NEW     ? news
+                              : mark == BASELINE_FIXED ? fixed
+                                                       : unjudged,
+                              item);
+    }
+    return json_pack("{s:s, s:o, s:o, s:I, s:o}", "file", state.baseline_file,
+                     "new_failures", news, "fixed", fixed, "still_failing",
+                     (json_int_t)known, "not_judged_in_baseline", unjudged);
+}
+
+/* Writes text as the message of a workflow command: '%', CR and LF escaped
+ * (with property set, also ':' and ','). */
+static void put_gh_escaped(FILE *f, const char *text, bool property) {
+    for (const char *p = text; *p; p++) {
+        if (*p == '%')
+            fputs("%25", f);
+        else if (*p == '\r')
+            fputs("%0D", f);
+        else if (*p == '\n')
+            fputs("%0A", f);
+        else if (property && *p == ':')
+            fputs("%3A", f);
+        else if (property && *p == ',')
+            fputs("%2C", f);
+        else
+            fputc(*p, f);
+    }
+}
+
+/* --github: one ::error or ::warning line per failing or warning check. A
+ * failure the baseline already had is a warning: it does not fail the run. */
+static void put_annotations(FILE *f, const json_t *checks) {
+    size_t i;
+    json_t *check;
+
+    json_array_foreach(checks, i, check) {
+        int v = mx_verdict_parse(member_text(check, "verdict"));
+        const char *mark = member_text(check, "baseline");
+        const char *msg =
+            json_string_value(json_array_get(json_object_get(check, "messages"), 0));
+        const char *link = member_text(check, "link");
+        bool error;
+        char title[300];
+
+        if (v != MX_VERDICT_FAIL && v != MX_VERDICT_WARN)
+            continue;
+        error = v == MX_VERDICT_FAIL || state.strict;
+        if (strcmp(mark, "known") == 0 || strcmp(mark, "not judged in the baseline") == 0)
+            error = false;
+        snprintf(title, sizeof(title), "%s %s", member_text(check, "id"),
+                 member_text(check, "test"));
+        fputs(error ? "::error title=" : "::warning title=", f);
+        put_gh_escaped(f, title, true);
+        fputs("::", f);
+        if (*mark && strcmp(mark, "new failure") != 0) {
+            put_gh_escaped(f, mark, false);
+            put_gh_escaped(f, " (baseline): ", false);
+        }
+        put_gh_escaped(f, msg ? msg : member_text(check, "reason"), false);
+        if (*link) {
+            put_gh_escaped(f, "\nspec: ", false);
+            put_gh_escaped(f, link, false);
+        }
+        fputc('\n', f);
+    }
+    fflush(f);
+}
+
+/* The evidence of a failing check on one line: the first line of its first
+ * message, with the request that showed it when that line does not name one. */
+static void evidence_of(const json_t *check, char *buf, size_t len) {
+    const char *msg =
+        json_string_value(json_array_get(json_object_get(check, "messages"), 0));
+    char req[600];
+    size_t n;
+
+    if (!msg || !*msg)
+        msg = member_text(check, "reason");
+    n = strcspn(msg, "\r\n");
+    if (n > 300)
+        n = 300;
+    snprintf(buf, len, "%.*s", (int)n, msg);
+    if (!shows_request(msg)) {
+        request_of(check, req, sizeof(req));
+        if (req[0]) {
+            size_t used = strlen(buf);
+            snprintf(buf + used, len - used, "%s(request: %s)", used ? " " : "", req);
+        }
+    }
+}
+
+static bool xf_failing(int v) {
+    return v == MX_VERDICT_FAIL || v == MX_VERDICT_WARN || v == MX_VERDICT_XFAIL;
+}
+
+static bool xf_passing(int v) {
+    return v == MX_VERDICT_PASS || v == MX_VERDICT_INFO || v == MX_VERDICT_XPASS;
+}
+
+/* --write-expect-fail: today's failures in the --expect-fail format. A
+ * requirement whose judged checks all fail is listed by ID; one with a
+ * passing check too, by the failing checks' group/TEST names. Each entry has
+ * the evidence of its checks as the comment lines above it. Blocked checks
+ * are left out: their blocker is a failing ID of its own. Returns the
+ * number of entries, or -1 with the reason in err. */
+static long write_expect_fail_file(const json_t *results, const json_t *checks, char *err,
+                                   size_t err_len) {
+    char tmp[4200], evidence[1024];
+    json_t *by_id = json_object(), *check, *list;
+    const char *id;
+    size_t i, k;
+    long entries = 0;
+    FILE *f;
+
+    /* {ID: [checks]} in catalogue order (checks are sorted). */
+    json_array_foreach(checks, i, check) {
+        id = member_text(check, "id");
+        list = json_object_get(by_id, id);
+        if (!list) {
+            list = json_array();
+            json_object_set_new(by_id, id, list);
+        }
+        json_array_append(list, check);
+    }
+    snprintf(tmp, sizeof(tmp), "%s.tmp", state.write_expect_fail);
+    f = fopen(tmp, "w");
+    if (!f) {
+        snprintf(err, err_len, "%.400s: %s", tmp, strerror(errno));
+        json_decref(by_id);
+        return -1;
+    }
+    fprintf(
+        f,
+        "# Known failures of %s (spec %s%s), written by device-conformance\n"
+        "# --write-expect-fail at the run started %s. Give it back with --expect-fail.\n",
+        member_text(results, "target"), member_text(results, "spec_version"),
+        state.strict ? ", strict" : "", member_text(results, "started"));
+    json_array_foreach(checks, i, check) {
+        bool any_fail = false, any_pass = false, first_of_id = true;
+        json_t *other;
+
+        id = member_text(check, "id");
+        list = json_object_get(by_id, id);
+        json_array_foreach(list, k, other) {
+            int v = mx_verdict_parse(member_text(other, "verdict"));
+            any_fail |= xf_failing(v);
+            any_pass |= xf_passing(v);
+            if (k == 0 && other != check)
+                first_of_id = false;
+        }
+        if (!any_fail || (!any_pass && !first_of_id))
+            continue;
+        if (any_pass && !xf_failing(mx_verdict_parse(member_text(check, "verdict"))))
+            continue;
+        fputc('\n', f);
+        json_array_foreach(any_pass ? NULL : list, k, other) {
+            if (!xf_failing(mx_verdict_parse(member_text(other, "verdict"))))
+                continue;
+            evidence_of(other, evidence, sizeof(evidence));
+            fprintf(f, "# %s %s: %s\n", member_text(other, "test"),
+                    member_text(other, "verdict"), evidence);
+        }
+        if (any_pass) {
+            evidence_of(check, evidence, sizeof(evidence));
+            fprintf(f, "# %s: %s\n%s\n", member_text(check, "verdict"), evidence,
+                    member_text(check, "test"));
+        } else {
+            fprintf(f, "%s\n", id);
+        }
+        entries++;
+    }
+    json_decref(by_id);
+    if (fclose(f) != 0 || rename(tmp, state.write_expect_fail) < 0) {
+        snprintf(err, err_len, "%.400s: %s", state.write_expect_fail, strerror(errno));
+        unlink(tmp);
+        return -1;
+    }
+    return entries;
+}
+
+static void print_closing(FILE *con, const json_t *results,
+                          const size_t totals[MX_VERDICT_COUNT], const char *verdict,
+                          const char *reason, json_t *blocked, const json_t *baseline,
+                          long xf_entries) {
+    const char *key;
+    json_t *value, *item;
+    char *phrase;
+    size_t i;
+
+    if (state.console_mode == MX_CONSOLE_TEXT)
+        fprintf(con, "\n");
+    if (reason)
+        fprintf(con, "%s: %s\n", verdict, member_text(results, "reason"));
+    for (int v = 0; v < MX_VERDICT_COUNT; v++)
+        fprintf(con, "%s%zu %s", v ? ", " : "", totals[v],
+                mx_verdict_name((enum mx_verdict)v));
+    phrase = results ? mx_verdict_phrase(results, false) : NULL;
+    fprintf(con, ": %s%s\n", phrase ? phrase : verdict, state.strict ? " (strict)" : "");
+    free(phrase);
+    if (json_object_size(blocked) > 0) {
+        fprintf(con, "blocked: %zu check%s, by", totals[MX_VERDICT_BLOCKED],
+                totals[MX_VERDICT_BLOCKED] == 1 ? "" : "s");
+        i = 0;
+        json_object_foreach(blocked, key, value) {
+            fprintf(con, "%s %s (%lld)", i++ ? "," : "", key,
+                    (long long)json_integer_value(value));
+        }
+        fprintf(con, "\n");
+    }
+    if (baseline) {
+        const json_t *news = json_object_get(baseline, "new_failures");
+        const json_t *fixed = json_object_get(baseline, "fixed");
+        const json_t *unjudged = json_object_get(baseline, "not_judged_in_baseline");
+        fprintf(
+            con, "baseline %s: %zu new failure%s, %zu fixed, %lld known (baseline)",
+            state.baseline_file, json_array_size(news),
+            json_array_size(news) == 1 ? "" : "s", json_array_size(fixed),
+            (long long)json_integer_value(json_object_get(baseline, "still_failing")));
+        if (json_array_size(unjudged))
+            fprintf(con, ", %zu failing with no verdict in the baseline",
+                    json_array_size(unjudged));
+        fprintf(con, ": %s\n",
+                json_array_size(news) ? "the run fails on the new failures"
+                                      : "no new failure");
+        json_array_foreach(news, i, item) {
+            fprintf(con, "  new failure: %s %s (%s, passed in the baseline)\n",
+                    member_text(item, "id"), member_text(item, "test"),
+                    member_text(item, "verdict"));
+        }
+        json_array_foreach(fixed, i, item) {
+            fprintf(con, "  fixed: %s %s (was %s)\n", member_text(item, "id"),
+                    member_text(item, "test"), member_text(item, "was"));
+        }
+    }
+    if (xf_entries >= 0)
+        fprintf(con, "expect-fail: %ld entr%s written to %s\n", xf_entries,
+                xf_entries == 1 ? "y" : "ies", state.write_expect_fail);
+    if (strcmp(tls_verification(), "off") == 0)
+        fprintf(con, "note: TLS certificates were not verified (--insecure)\n");
+    fprintf(con,
+            "Reports: %s/{results.json,junit.xml,results.tap,summary.md,report.html}\n",
+            state.dir);
+}
+
 /* A requirement listed by ID is known broken as a whole: when one of its
  * checks fails (xfail), its other checks that pass (one endpoint or request
  * shape of several) are plain passes, not unexpected ones. xpass stays for a
@@ -1101,12 +1463,14 @@ ReportHook(POST_ALL)(struct criterion_global_stats *global) {
     size_t totals[MX_VERDICT_COUNT] = {0};
     struct timespec t1;
     json_t *checks, *totals_obj, *results, *check, *abort_json, *blocked;
-    const char *verdict, *reason = NULL, *key;
-    char *phrase, reason_buf[160];
-    json_t *value;
+    const char *verdict, *reason = NULL;
+    char reason_buf[160];
+    json_t *baseline = NULL;
     size_t i;
     long long duration_ms;
     char err[512];
+    long xf_entries = -2;
+    FILE *con;
 
     if (!state.active)
         return;
@@ -1140,6 +1504,14 @@ ReportHook(POST_ALL)(struct criterion_global_stats *global) {
     verdict = state.exit_status == 0   ? "conformant"
               : state.exit_status == 1 ? "not conformant"
                                        : "no check judged";
+    /* --baseline: the verdict on the server stands; only new failures fail
+     * the run. */
+    if (state.baseline) {
+        baseline = apply_baseline(checks);
+        if (state.exit_status == 1 &&
+            json_array_size(json_object_get(baseline, "new_failures")) == 0)
+            state.exit_status = 0;
+    }
     abort_json = mx_record_read_abort(state.dir);
     if (caught_signal) {
         /* The handler wrote its own abort document: the signal wins. */
@@ -1185,6 +1557,8 @@ ReportHook(POST_ALL)(struct criterion_global_stats *global) {
     }
     if (results && state.exploration)
         json_object_set(results, "exploration", state.exploration);
+    if (results && baseline)
+        json_object_set(results, "baseline", baseline);
     /* What the run cost the server: the sums of the tests' mx_record_cost
      * lines and the runner's own requests. */
     json_t *costs = mx_record_read_costs(state.dir);
@@ -1196,36 +1570,37 @@ ReportHook(POST_ALL)(struct criterion_global_stats *global) {
             state.exit_status = 1;
     }
 
-    printf("\n");
-    if (reason)
-        printf("%s: %s\n", verdict, member_text(results, "reason"));
-    for (int v = 0; v < MX_VERDICT_COUNT; v++)
-        printf("%s%zu %s", v ? ", " : "", totals[v], mx_verdict_name((enum mx_verdict)v));
-    phrase = results ? mx_verdict_phrase(results, false) : NULL;
-    printf(": %s%s\n", phrase ? phrase : verdict, state.strict ? " (strict)" : "");
-    free(phrase);
-    if (json_object_size(blocked) > 0) {
-        printf("blocked: %zu check%s, by", totals[MX_VERDICT_BLOCKED],
-               totals[MX_VERDICT_BLOCKED] == 1 ? "" : "s");
-        i = 0;
-        json_object_foreach(blocked, key, value) {
-            printf("%s %s (%lld)", i++ ? "," : "", key,
-                   (long long)json_integer_value(value));
+    if (results && state.write_expect_fail) {
+        xf_entries = write_expect_fail_file(results, checks, err, sizeof(err));
+        if (xf_entries < 0) {
+            fprintf(stderr, "error: --write-expect-fail %s\n", err);
+            if (state.exit_status == 0)
+                state.exit_status = 1;
         }
-        printf("\n");
     }
-    if (strcmp(tls_verification(), "off") == 0)
-        printf("note: TLS certificates were not verified (--insecure)\n");
-    printf("Reports: %s/{results.json,junit.xml,results.tap,summary.md,report.html}\n",
-           state.dir);
-    printf("cost: %lld registrations, %lld logins, %lld password checks, %lld requests\n",
-           (long long)json_integer_value(json_object_get(costs, "registrations")),
-           (long long)json_integer_value(json_object_get(costs, "logins")),
-           (long long)json_integer_value(json_object_get(costs, "password_checks")),
-           (long long)json_integer_value(json_object_get(costs, "requests")));
-    fflush(stdout);
+    con = state.console;
+    if (state.github)
+        put_annotations(state.console_mode == MX_CONSOLE_JSON ? stderr : con, checks);
+    if (state.console_mode == MX_CONSOLE_JSON) {
+        if (results) {
+            json_dumpf(results, con, JSON_INDENT(2));
+            fputc('\n', con);
+        }
+    } else {
+        print_closing(con, results, totals, verdict, reason, blocked, baseline,
+                      xf_entries);
+        fprintf(con,
+                "cost: %lld registrations, %lld logins, %lld password checks, %lld "
+                "requests\n",
+                (long long)json_integer_value(json_object_get(costs, "registrations")),
+                (long long)json_integer_value(json_object_get(costs, "logins")),
+                (long long)json_integer_value(json_object_get(costs, "password_checks")),
+                (long long)json_integer_value(json_object_get(costs, "requests")));
+    }
+    fflush(con);
     json_decref(costs);
     json_decref(results);
+    json_decref(baseline);
     json_decref(blocked);
     json_decref(abort_json);
     state.finished = true;
@@ -1333,6 +1708,8 @@ static struct {
     char *target;
     int spec_version;
     bool strict;
+    enum mx_console_mode console_mode;
+    FILE *console;
 } unjudged_pending;
 
 void mx_report_prepare_unjudged(const struct mx_report_config *cfg) {
@@ -1342,6 +1719,8 @@ void mx_report_prepare_unjudged(const struct mx_report_config *cfg) {
     unjudged_pending.target = cfg->target ? strdup(cfg->target) : NULL;
     unjudged_pending.spec_version = cfg->spec_version;
     unjudged_pending.strict = cfg->strict;
+    unjudged_pending.console_mode = cfg->console_mode;
+    unjudged_pending.console = cfg->console;
     unjudged_pending.set = unjudged_pending.dir != NULL;
 }
 
@@ -1354,6 +1733,8 @@ void mx_report_unjudged_exit(int exit_status, const char *reason) {
     cfg.target = unjudged_pending.target;
     cfg.spec_version = unjudged_pending.spec_version;
     cfg.strict = unjudged_pending.strict;
+    cfg.console_mode = unjudged_pending.console_mode;
+    cfg.console = unjudged_pending.console;
     mx_report_write_unjudged(&cfg, exit_status, reason);
 }
 

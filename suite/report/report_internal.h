@@ -107,6 +107,12 @@ const struct mx_expect_fail_entry *mx_expect_fail_find(const struct mx_expect_fa
                                                        const char *id, const char *test);
 void mx_expect_fail_free(struct mx_expect_fail *xf);
 
+/* --baseline: reads the results.json of an earlier run into a new object
+ * {"group/TEST": "verdict", ...}. Returns NULL with the reason in err when the
+ * file is not JSON, not a device-conformance results.json, or records a run
+ * that judged nothing. */
+json_t *mx_baseline_load(const char *path, char *err, size_t err_len);
+
 /* Version notes from the spec's own files (--spec-dir): which
  * x-addedInMatrixVersion and x-changedInMatrixVersion entries touch a
  * requirement, through fixtures/requirement-operations.tsv (key: a group or

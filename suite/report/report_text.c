@@ -430,3 +430,46 @@ void mx_expect_fail_free(struct mx_expect_fail *xf) {
     xf->entries = NULL;
     xf->count = 0;
 }
+
+json_t *mx_baseline_load(const char *path, char *err, size_t err_len) {
+    json_error_t jerr;
+    json_t *doc = json_load_file(path, 0, &jerr), *checks, *check, *out = NULL;
+    const char *tool, *verdict;
+    size_t i;
+
+    if (!doc) {
+        snprintf(err, err_len, "%s: not JSON (line %d: %s)", path, jerr.line, jerr.text);
+        return NULL;
+    }
+    tool = json_string_value(json_object_get(doc, "tool"));
+    checks = json_object_get(doc, "checks");
+    if (!tool || strcmp(tool, "device-conformance") != 0 || !json_is_array(checks)) {
+        snprintf(err, err_len,
+                 "%s: not a device-conformance results.json (no \"tool\" and \"checks\")",
+                 path);
+        goto out;
+    }
+    verdict = json_string_value(json_object_get(doc, "verdict"));
+    if (json_array_size(checks) == 0 || (verdict && strcmp(verdict, "not judged") == 0)) {
+        snprintf(err, err_len, "%s: the run it records judged nothing (no checks)", path);
+        goto out;
+    }
+    out = json_object();
+    json_array_foreach(checks, i, check) {
+        const char *test = json_string_value(json_object_get(check, "test"));
+        const char *v = json_string_value(json_object_get(check, "verdict"));
+        if (!test || !v || mx_verdict_parse(v) < 0) {
+            snprintf(
+                err, err_len,
+                "%s: check %zu has no \"test\" or a verdict this suite does not know",
+                path, i + 1);
+            json_decref(out);
+            out = NULL;
+            goto out;
+        }
+        json_object_set_new(out, test, json_string(v));
+    }
+out:
+    json_decref(doc);
+    return out;
+}

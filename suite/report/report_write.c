@@ -283,6 +283,72 @@ static char *failure_text(const json_t *check) {
 }
 
 /* The run's verdict, partial verdict, reason and TLS note as properties. */
+/* --baseline: one sentence through put ("against FILE: N new failures ..."),
+ * or nothing when the run had no baseline. Returns whether it wrote. */
+static bool put_baseline_sentence(FILE *f, const json_t *results,
+                                  void (*put)(FILE *, const char *)) {
+    const json_t *b = json_object_get(results, "baseline");
+    size_t news = json_array_size(json_object_get(b, "new_failures"));
+    size_t unjudged = json_array_size(json_object_get(b, "not_judged_in_baseline"));
+    char text[300];
+
+    if (!json_is_object(b))
+        return false;
+    put(f, "against ");
+    put(f, str(b, "file"));
+    snprintf(text, sizeof(text),
+             ": %zu new failure%s (passed there, not now: %s), %zu fixed, %lld known "
+             "(failing there too: they do not fail the run)",
+             news, news == 1 ? "" : "s", news ? "they fail the run" : "none",
+             json_array_size(json_object_get(b, "fixed")), num(b, "still_failing"));
+    put(f, text);
+    if (unjudged) {
+        snprintf(
+            text, sizeof(text),
+            ", %zu failing with no verdict in the baseline (they do not fail the run)",
+            unjudged);
+        put(f, text);
+    }
+    return true;
+}
+
+/* The checks the baseline sets apart, one item each through item(). */
+static void put_baseline_items(FILE *f, const json_t *results,
+                               void (*item)(FILE *, const char *, const json_t *)) {
+    const json_t *b = json_object_get(results, "baseline");
+    size_t i;
+    json_t *c;
+
+    json_array_foreach(json_object_get(b, "new_failures"), i, c)
+        item(f, "new failure", c);
+    json_array_foreach(json_object_get(b, "fixed"), i, c) item(f, "fixed", c);
+    json_array_foreach(json_object_get(b, "not_judged_in_baseline"), i, c)
+        item(f, "failing, no verdict in the baseline", c);
+}
+
+static void put_md_baseline_item(FILE *f, const char *kind, const json_t *c) {
+    fprintf(f, "- %s: `%s` — `%s` — %s", kind, str(c, "id"), str(c, "test"),
+            str(c, "verdict"));
+    if (*str(c, "was"))
+        fprintf(f, " (was %s)", str(c, "was"));
+    fputc('\n', f);
+}
+
+static void put_html_baseline_item(FILE *f, const char *kind, const json_t *c) {
+    fprintf(f, "<li>%s: <code>", kind);
+    mx_put_xml(f, str(c, "id"));
+    fputs("</code> <code>", f);
+    mx_put_xml(f, str(c, "test"));
+    fputs("</code> ", f);
+    mx_put_xml(f, str(c, "verdict"));
+    if (*str(c, "was")) {
+        fputs(" (was ", f);
+        mx_put_xml(f, str(c, "was"));
+        fputs(")", f);
+    }
+    fputs("</li>\n", f);
+}
+
 static void put_junit_run_properties(FILE *f, const json_t *results) {
     char *phrase = mx_verdict_phrase(results, false);
 
@@ -298,6 +364,11 @@ static void put_junit_run_properties(FILE *f, const json_t *results) {
     if (tls_off(results)) {
         fputs("      <property name=\"tls_verification\" value=\"off: ", f);
         mx_put_xml(f, tls_note);
+        fputs("\"/>\n", f);
+    }
+    if (json_is_object(json_object_get(results, "baseline"))) {
+        fputs("      <property name=\"baseline\" value=\"", f);
+        put_baseline_sentence(f, results, mx_put_xml);
         fputs("\"/>\n", f);
     }
 }
@@ -400,6 +471,8 @@ int mx_report_write_junit(const json_t *results, FILE *f) {
             if (mx_verdict_is_failure(v, strict)) {
                 char *text = failure_text(check);
                 fputs("      <failure message=\"", f);
+                if (strcmp(str(check, "baseline"), "known") == 0)
+                    fputs("known (baseline): ", f);
                 mx_put_xml(f, str(check, "id"));
                 fputs(": ", f);
                 put_first_line(f, check, mx_put_xml);
@@ -464,6 +537,11 @@ static void put_tap_text(FILE *f, const char *text) {
     }
 }
 
+/* A TAP comment's text: one line. */
+static void put_tap_plain(FILE *f, const char *text) {
+    fwrite(text, 1, strcspn(text, "\n"), f);
+}
+
 int mx_report_write_tap(const json_t *results, FILE *f) {
     const json_t *checks = json_object_get(results, "checks");
     bool strict = is_strict(results);
@@ -479,6 +557,11 @@ int mx_report_write_tap(const json_t *results, FILE *f) {
     fprintf(f, "TAP version 13\n1..%zu\n", json_array_size(checks));
     if (tls_off(results))
         fprintf(f, "# %s\n", tls_note);
+    if (json_is_object(json_object_get(results, "baseline"))) {
+        fputs("# baseline: ", f);
+        put_baseline_sentence(f, results, put_tap_plain);
+        fputc('\n', f);
+    }
     json_array_foreach(checks, i, check) {
         enum mx_verdict v = verdict_of(check);
         bool bad = mx_verdict_is_failure(v, strict) || v == MX_VERDICT_XFAIL;
@@ -496,6 +579,11 @@ int mx_report_write_tap(const json_t *results, FILE *f) {
                                         : " # TODO expected failure, but it passed: ",
                   f);
             put_tap_text(f, str(check, "reason"));
+        } else if (bad && strcmp(str(check, "baseline"), "known") == 0) {
+            fputs(" # TODO known failure (baseline)", f);
+        } else if (bad &&
+                   strcmp(str(check, "baseline"), "not judged in the baseline") == 0) {
+            fputs(" # TODO failing, no verdict in the baseline", f);
         }
         fputc('\n', f);
         if (v == MX_VERDICT_PASS || v == MX_VERDICT_SKIP || v == MX_VERDICT_BLOCKED ||
@@ -558,6 +646,9 @@ static void put_md_list(FILE *f, const json_t *checks, enum mx_verdict want,
         if (n++ == 0)
             fprintf(f, "\n## %s\n\n", heading);
         fprintf(f, "- `%s` — `%s` — ", str(check, "id"), str(check, "test"));
+        /* --baseline: whether this one fails the run. */
+        if (*str(check, "baseline"))
+            fprintf(f, "*%s (baseline)* — ", str(check, "baseline"));
         if (want == MX_VERDICT_BLOCKED || want == MX_VERDICT_NOT_RUN)
             mx_put_md(f, str(check, "reason"));
         else
@@ -717,6 +808,12 @@ int mx_report_write_summary(const json_t *results, FILE *f) {
     }
     if (tls_off(results))
         fprintf(f, "\n**Note:** %s.\n", tls_note);
+    if (json_is_object(json_object_get(results, "baseline"))) {
+        fputs("\n## Baseline\n\nCompared ", f);
+        put_baseline_sentence(f, results, mx_put_md);
+        fputs(".\n\n", f);
+        put_baseline_items(f, results, put_md_baseline_item);
+    }
 
     put_md_exploration(f, json_object_get(results, "exploration"));
     put_md_list(f, checks, MX_VERDICT_FAIL, "Failures");
@@ -976,6 +1073,11 @@ static void put_html_check_details(FILE *f, const json_t *check, bool open) {
     fputs("</code> — <code>", f);
     mx_put_xml(f, str(check, "test"));
     fputs("</code> — ", f);
+    if (*str(check, "baseline")) {
+        fputs("<em>", f);
+        mx_put_xml(f, str(check, "baseline"));
+        fputs(" (baseline)</em> — ", f);
+    }
     put_first_line(f, check, mx_put_xml);
     fputs("</summary>\n<p>", f);
     mx_put_xml(f, str(check, "description"));
@@ -1065,7 +1167,9 @@ static void put_html_matrix(FILE *f, const json_t *checks) {
 int mx_report_write_html(const json_t *results, FILE *f) {
     const json_t *checks = json_object_get(results, "checks");
     const json_t *totals = json_object_get(results, "totals");
-    bool conformant = num(results, "exit_status") == 0;
+    /* Exit 0 with known failures (--baseline) is still not conformant. */
+    bool conformant = num(results, "exit_status") == 0 &&
+                      strcmp(str(results, "verdict"), "not conformant") != 0;
     size_t i, j, shown = 0;
     json_t *check, *o;
 
@@ -1118,6 +1222,13 @@ int mx_report_write_html(const json_t *results, FILE *f) {
         fputs("<p id=\"tls\"><b>Note:</b> ", f);
         mx_put_xml(f, tls_note);
         fputs(".</p>\n", f);
+    }
+    if (json_is_object(json_object_get(results, "baseline"))) {
+        fputs("<section id=\"baseline\"><h2>Baseline</h2>\n<p>Compared ", f);
+        put_baseline_sentence(f, results, mx_put_xml);
+        fputs(".</p>\n<ul>\n", f);
+        put_baseline_items(f, results, put_html_baseline_item);
+        fputs("</ul></section>\n", f);
     }
     fputs("<ul id=\"totals\">", f);
     for (i = 0; totals_order[i]; i++)
