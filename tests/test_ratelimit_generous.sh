@@ -4,6 +4,7 @@
 # (results.json "costs" and the console's closing "cost:" line) is counted,
 # and stays within what --print-server-config promises a server: at most
 # that many registrations and logins.
+# shellcheck source=tests/lib.sh
 source "$(dirname "$0")/lib.sh"
 
 start_server url "$MOCK" --appservice "$AS_REG" --rate-limit=1000 --request-log "$work/requests.log"

@@ -9,6 +9,7 @@
 #   (b) midway: --rate-limit=20 asks for 3 s waits once the first 20 logins
 #       are spent, and MXDEV_RETRY_BUDGET_MS=2000 lets no check wait that
 #       long, so checks pass until the limit bites.
+# shellcheck source=tests/lib.sh
 source "$(dirname "$0")/lib.sh"
 
 # stopped NAME: the run named NAME stopped on the rate limit as it should.

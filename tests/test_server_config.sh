@@ -5,6 +5,7 @@
 # by a server (the mock loads it and the suite's application-service checks
 # pass with it). The Synapse keys themselves are verified by the Synapse
 # tier (tests/test_synapse.sh), which starts Synapse with this output.
+# shellcheck source=tests/lib.sh
 source "$(dirname "$0")/lib.sh"
 
 # ---- Synapse, with a registration file ----
