@@ -197,6 +197,19 @@ static void explore(const struct options *o) {
     if (o->as_registration)
         snprintf(replay, sizeof(replay), "--as-registration %s", o->as_registration);
     cfg.replay_args = replay;
+    /* Requirements listed by ID in --expect-fail are known breaks, not
+     * divergences to stop on. */
+    struct mx_expect_fail xf = {0};
+    const char **known = NULL;
+    if (o->expect_fail &&
+        mx_expect_fail_load(o->expect_fail, &xf, err, sizeof(err)) == 0) {
+        size_t n = 0;
+        known = calloc(xf.count + 1, sizeof(*known));
+        for (size_t i = 0; known && i < xf.count; i++)
+            if (!strchr(xf.entries[i].key, '/'))
+                known[n++] = xf.entries[i].key;
+    }
+    cfg.known = known;
     mx_env_reload();
     if (mx_client_global_init() < 0)
         options_die("cannot initialise libcurl");
@@ -212,6 +225,8 @@ static void explore(const struct options *o) {
     fflush(stdout);
     mx_report_add_exploration(result);
     json_decref(result);
+    free(known);
+    mx_expect_fail_free(&xf);
     mx_arena_free();
     mx_client_global_cleanup();
     mx_env_reload();

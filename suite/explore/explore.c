@@ -40,6 +40,9 @@ bool x_judged(const struct x_run *x, const char *req) {
         return false;
     if (r->level == MX_INFO)
         return false;
+    for (const char *const *k = x->cfg->known; k && *k; k++)
+        if (strcmp(*k, req) == 0)
+            return false;
     return r->level == MX_MUST || x->cfg->strict;
 }
 

@@ -32,6 +32,9 @@ struct mx_explore_config {
     long max_ms;             /* the steps stop after this long (0: 600000); the
                                 result says "stopped": "time limit" then */
     const char *replay_args; /* appended to the replay command line; may be NULL */
+    /* Requirement IDs known to fail on this server (--expect-fail): a break
+     * of one of them is no divergence (NULL-terminated; may be NULL). */
+    const char *const *known;
 };
 
 /* Runs the exploration. On return 0, *result is a new reference:
