@@ -286,8 +286,6 @@ int main(int argc, char **argv) {
         return 0;
     }
     if (o.print_server_config || o.as_registration_out) {
-        if (!o.print_server_config)
-            options_problem(&o, "--as-registration-out needs --print-server-config");
         options_fail_on_problems(&o);
         status = mx_print_server_config(o.print_server_config, o.as_registration_out,
                                         o.homeserver, stdout);

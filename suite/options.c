@@ -665,6 +665,12 @@ void options_parse(struct options *o, int argc, char **argv) {
     if (o->help || o->version || o->list_requirements || o->list_options ||
         o->criterion_info_only)
         return;
+    /* It prints a configuration for a server it does not talk to. */
+    if (o->print_server_config || o->as_registration_out) {
+        if (!o->print_server_config)
+            options_problem(o, "--as-registration-out needs --print-server-config");
+        return;
+    }
     if (!o->homeserver)
         options_problem(o,
                         "no homeserver: give --homeserver URL or set MATRIX_HOMESERVER");
