@@ -182,7 +182,7 @@ for line in open(cells_file):
             r = json.load(open(c["results"]))
             totals = r.get("totals")
             for chk in r.get("checks", []):
-                # Verdicts that make a run fail without --strict (contract 7).
+                # Verdicts that make a run fail without --strict.
                 if chk.get("verdict") in ("fail", "xpass"):
                     rid = chk.get("id") or chk.get("test")
                     if rid not in failing:

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# A rate limit the run can live with is no error (issue 16): against the
+# A rate limit the run can live with is no error: against the
 # mock with a generous --rate-limit the whole suite passes. The run's cost
 # (results.json "costs" and the console's closing "cost:" line) is counted,
 # and stays within what --print-server-config promises a server: at most

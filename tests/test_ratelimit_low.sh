@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# A rate limit the run cannot wait out is a configuration error (issue 16):
+# A rate limit the run cannot wait out is a configuration error:
 # against the mock with --rate-limit (N requests per minute per client for
 # login, registration and AS device creation), a run whose waits are
 # unaffordable ends with exit 2 and the advice, no check fails because of

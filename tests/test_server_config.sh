@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# --print-server-config (issue 16): the printed settings for each server
+# --print-server-config: the printed settings for each server
 # family, and the application-service registration it writes with fresh
 # tokens: only to the file (mode 0600, never over an existing one), usable
 # by a server (the mock loads it and the suite's application-service checks

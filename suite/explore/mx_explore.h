@@ -1,4 +1,4 @@
-/* Random exploration against a reference model (issue 12, section 3).
+/* Random exploration against a reference model.
  *
  * Runs random sequences of device-management operations over a few fresh
  * users and the application service, checks every answer and the state after

@@ -276,7 +276,7 @@ static long retry_wait_ms(const struct mx_resp *r) {
     return 1000;
 }
 
-/* Whether the run cannot wait wait_ms for a 429 (issue 16): longer than
+/* Whether the run cannot wait wait_ms for a 429: longer than
  * MX_RATE_LIMIT_MAX_WAIT_MS, past the --deadline, or past the check's
  * budget. Says which in why. */
 static bool wait_unaffordable(long wait_ms, char *why, size_t len) {

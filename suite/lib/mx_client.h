@@ -55,7 +55,7 @@ struct mx_resp {
 };
 
 /* The longest wait one 429 may ask for: a rate limit that asks for more
- * makes a run impossible (issue 16), so the run stops there. */
+ * makes a run impossible, so the run stops there. */
 #define MX_RATE_LIMIT_MAX_WAIT_MS 30000
 
 /* Performs the request. Honours Retry-After / retry_after_ms on 429 within

@@ -28,7 +28,7 @@ struct mx_env {
     const char *server_name; /* MXDEV_SERVER_NAME: domain of user IDs */
     /* Capabilities found by the probe. */
     bool legacy_login; /* MXDEV_LEGACY_LOGIN: GET /login answers with flows */
-    /* Provisioning secrets (issue: real homeservers). */
+    /* Provisioning secrets. */
     const char *registration_token; /* MXDEV_REGISTRATION_TOKEN */
     const char *shared_secret;      /* MXDEV_SHARED_SECRET */
     bool insecure;                  /* MXDEV_INSECURE */

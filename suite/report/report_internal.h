@@ -1,7 +1,7 @@
 /* Private to the report layer: verdicts, text cleaning and escaping, the
  * expect-fail list, and the writers of the report files. Nothing here knows
  * criterion; report_hooks.c turns criterion's statistics into the results
- * document (the results.json object of contract 7), and every other file is
+ * document (results.json, fixtures/report-schema.json), and every other file is
  * written from that document alone. */
 #ifndef MX_REPORT_INTERNAL_H
 #define MX_REPORT_INTERNAL_H
