@@ -1749,17 +1749,17 @@ void mx_report_add_exploration(json_t *result) {
     state.exploration = json_incref(result);
     if (!req || !json_is_object(div))
         return;
-    snprintf(
-        text, sizeof(text),
-        "exploration, seed %s: step %lld of a %lld-step minimal sequence: expected %s, "
-        "observed %s; replay: %s",
-        json_string_value(json_object_get(result, "seed_text"))
-            ? json_string_value(json_object_get(result, "seed_text"))
-            : "?",
-        (long long)json_integer_value(json_object_get(div, "step")),
-        (long long)json_integer_value(json_object_get(div, "minimal_steps")),
-        member_text(div, "expected"), member_text(div, "observed"),
-        member_text(div, "replay"));
+    snprintf(text, sizeof(text),
+             "exploration, seed %s: step %lld, in a minimal sequence of %lld steps: "
+             "expected %s, "
+             "observed %s; replay: %s",
+             json_string_value(json_object_get(result, "seed_text"))
+                 ? json_string_value(json_object_get(result, "seed_text"))
+                 : "?",
+             (long long)json_integer_value(json_object_get(div, "step")),
+             (long long)json_array_size(json_object_get(div, "minimal_steps")),
+             member_text(div, "expected"), member_text(div, "observed"),
+             member_text(div, "replay"));
     json_t *rec = json_pack("{s:s}", "text", text);
     note_crosscut(req, "explore", rec);
     json_decref(rec);
