@@ -80,13 +80,21 @@ static const char *outcome(const struct mx_resp *r) {
     return n < 0 ? "" : mx_arena_keep(out);
 }
 
-const char *mx_msg(const struct mx_resp *r, const char *fmt, ...) {
+/* The formatted text as a new malloc'd string, NULL on OOM. */
+static char *format_v(const char *fmt, va_list ap) __attribute__((format(printf, 1, 0)));
+
+static char *format_v(const char *fmt, va_list ap) {
     char *text = NULL;
+    if (vasprintf(&text, fmt, ap) < 0)
+        text = NULL;
+    return text;
+}
+
+const char *mx_msg(const struct mx_resp *r, const char *fmt, ...) {
     char *out = NULL;
     va_list ap;
     va_start(ap, fmt);
-    if (vasprintf(&text, fmt, ap) < 0)
-        text = NULL;
+    char *text = format_v(fmt, ap);
     va_end(ap);
     char *red = mx_redact(text ? text : "");
     const char *desc = mx_describe(r);
@@ -99,11 +107,9 @@ const char *mx_msg(const struct mx_resp *r, const char *fmt, ...) {
 }
 
 void mx_observe(const char *fmt, ...) {
-    char *text = NULL;
     va_list ap;
     va_start(ap, fmt);
-    if (vasprintf(&text, fmt, ap) < 0)
-        text = NULL;
+    char *text = format_v(fmt, ap);
     va_end(ap);
     if (text) {
         mx_record_observation(text);
@@ -116,12 +122,10 @@ void mx_observe(const char *fmt, ...) {
 }
 
 _Noreturn void mx_block(const struct mx_resp *r, const char *by, const char *fmt, ...) {
-    char *text = NULL;
     va_list ap;
 
     va_start(ap, fmt);
-    if (vasprintf(&text, fmt, ap) < 0)
-        text = NULL;
+    char *text = format_v(fmt, ap);
     va_end(ap);
     /* The runner charges the first line (what the server did) to `by`. */
     char *line = mx_arena_printf("%s%s", text ? text : "", outcome(r));
