@@ -18,18 +18,6 @@
 
 #define OBSERVED_MAX 300
 
-static double now_ms(void) {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec * 1000.0 + (double)ts.tv_nsec / 1e6;
-}
-
-static void sleep_ms(long ms) {
-    struct timespec ts = {ms / 1000, (ms % 1000) * 1000000L};
-    while (nanosleep(&ts, &ts) < 0 && errno == EINTR)
-        ;
-}
-
 /* ---- judging ---- */
 
 bool x_judged(const struct x_run *x, const char *req) {
@@ -153,7 +141,7 @@ const struct mx_resp *x_send(struct x_run *x, const struct mx_req *req,
         if (waited + wait > mx_env()->retry_budget_ms)
             break;
         waited += wait;
-        sleep_ms(wait);
+        mx_sleep_ms(wait);
     }
     if (x->transcript) {
         json_t *entry =
@@ -281,7 +269,7 @@ static json_t *setup_of(const struct x_run *x) {
 static void shrink(const struct mx_explore_config *cfg, struct op_list *cur,
                    const char *want, unsigned *replay_no, struct shrink *out) {
     long max_replays = cfg->shrink_replays > 0 ? cfg->shrink_replays : 300;
-    double deadline = now_ms() + (double)(cfg->shrink_ms > 0 ? cfg->shrink_ms : 60000);
+    double deadline = mx_now_ms() + (double)(cfg->shrink_ms > 0 ? cfg->shrink_ms : 60000);
     size_t chunk = cur->n / 2 ? cur->n / 2 : 1;
     struct op_list cand = {0};
 
@@ -290,7 +278,7 @@ static void shrink(const struct mx_explore_config *cfg, struct op_list *cur,
     for (;;) {
         bool progress = false;
         for (size_t start = 0; start < cur->n || first;) {
-            if (out->replays >= max_replays || now_ms() > deadline)
+            if (out->replays >= max_replays || mx_now_ms() > deadline)
                 goto out;
             cand.n = 0;
             for (size_t i = 0; i < cur->n; i++)
@@ -368,7 +356,7 @@ int mx_explore_run(const struct mx_explore_config *cfg_in, json_t **result, char
     struct op_list ops = {0};
     json_t *trace = NULL;
     unsigned replay_no = 0;
-    double t0 = now_ms();
+    double t0 = mx_now_ms();
     int rc = -1;
 
     *result = NULL;
@@ -399,7 +387,7 @@ int mx_explore_run(const struct mx_explore_config *cfg_in, json_t **result, char
     bool out_of_time = false;
     double stop_at = t0 + (double)(cfg.max_ms > 0 ? cfg.max_ms : 600000);
     for (long i = 1; i <= cfg.steps; i++) {
-        if (now_ms() > stop_at) {
+        if (mx_now_ms() > stop_at) {
             out_of_time = true;
             break;
         }
@@ -486,7 +474,7 @@ int mx_explore_run(const struct mx_explore_config *cfg_in, json_t **result, char
         free(sh.observed);
     }
     json_object_set_new(res, "requests", json_integer(x.requests));
-    json_object_set_new(res, "duration_ms", json_integer((json_int_t)(now_ms() - t0)));
+    json_object_set_new(res, "duration_ms", json_integer((json_int_t)(mx_now_ms() - t0)));
     if (trace)
         json_object_set(res, "trace", trace);
     *result = res;

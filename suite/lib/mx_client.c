@@ -303,13 +303,13 @@ static bool wait_unaffordable(long wait_ms, char *why, size_t len) {
     return false;
 }
 
-static double now_ms(void) {
+double mx_now_ms(void) {
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
     return (double)ts.tv_sec * 1000.0 + (double)ts.tv_nsec / 1e6;
 }
 
-static void sleep_ms(long ms) {
+void mx_sleep_ms(long ms) {
     struct timespec ts = {ms / 1000, (ms % 1000) * 1000000L};
     while (nanosleep(&ts, &ts) < 0 && errno == EINTR)
         ;
@@ -386,9 +386,9 @@ static void perform(const struct mx_req *req, const char *url, const char *body_
         }
     }
 
-    double t0 = now_ms();
+    double t0 = mx_now_ms();
     CURLcode code = curl_easy_perform(h);
-    r->elapsed_ms = now_ms() - t0;
+    r->elapsed_ms = mx_now_ms() - t0;
     if (code != CURLE_OK) {
         long os_errno = 0;
         curl_easy_getinfo(h, CURLINFO_OS_ERRNO, &os_errno);
@@ -490,7 +490,7 @@ const struct mx_resp *mx_send(const struct mx_req *req) {
         }
         retry_waited_ms += wait;
         r->retries++;
-        sleep_ms(wait);
+        mx_sleep_ms(wait);
     }
 
     /* The summary shows the path as sent, query included, secrets hidden. */

@@ -106,6 +106,11 @@ void mx_client_set_response_hook(void (*on_response)(const struct mx_req *req,
 /* Starts a new 429 waiting budget (mx_test_init calls it). */
 void mx_client_reset_retry_budget(void);
 
+/* A monotonic clock in milliseconds, and a sleep that resumes after signals
+ * (for waits the server asked for, such as Retry-After). */
+double mx_now_ms(void);
+void mx_sleep_ms(long ms);
+
 /* Global set-up/tear-down of libcurl; once per process. */
 int mx_client_global_init(void);
 void mx_client_global_cleanup(void);
