@@ -232,6 +232,19 @@ static void explore(const struct options *o) {
     mx_env_reload();
 }
 
+/* What the reports of a run that ends without judging need to know. */
+static void prepare_unjudged(const struct options *o, enum mx_console_mode mode,
+                             FILE *console) {
+    mx_report_prepare_unjudged(&(struct mx_report_config){
+        .dir = o->report_dir,
+        .target = o->display_url,
+        .spec_version = o->spec_version,
+        .strict = o->strict,
+        .console_mode = mode,
+        .console = console,
+    });
+}
+
 static int run_criterion(int argc, char **argv, const char *pattern) {
     struct criterion_test_set *tests = criterion_initialize();
     /* The report layer prints one line per check and the reason of each
@@ -300,13 +313,7 @@ int main(int argc, char **argv) {
     FILE *console = stdout;
     /* From here on, a run that ends without judging says so in its reports
      * (no earlier run's reports survive it). */
-    mx_report_prepare_unjudged(&(struct mx_report_config){
-        .dir = o.report_dir,
-        .target = o.display_url,
-        .spec_version = o.spec_version,
-        .strict = o.strict,
-        .console_mode = mode,
-    });
+    prepare_unjudged(&o, mode, NULL);
     select_validate(&o);
     if (o.list_requirements) {
         options_fail_on_problems(&o);
@@ -331,14 +338,7 @@ int main(int argc, char **argv) {
     options_fail_on_problems(&o);
     if (mode != MX_CONSOLE_TEXT) {
         console = take_console(&o);
-        mx_report_prepare_unjudged(&(struct mx_report_config){
-            .dir = o.report_dir,
-            .target = o.display_url,
-            .spec_version = o.spec_version,
-            .strict = o.strict,
-            .console_mode = mode,
-            .console = console,
-        });
+        prepare_unjudged(&o, mode, console);
     }
 
     options_export(&o);
