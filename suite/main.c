@@ -274,6 +274,16 @@ static int run_criterion(int argc, char **argv, const char *pattern) {
     return 0;
 }
 
+/* The sessions the checks handed on to each other end with the run (the
+ * report layer calls this before it sums the run's costs). */
+static void end_sessions(const char *report_dir) {
+    if (mx_client_global_init() < 0)
+        return;
+    mx_session_end_run(report_dir);
+    mx_arena_free();
+    mx_client_global_cleanup();
+}
+
 int main(int argc, char **argv) {
     struct options o;
     struct appservice as = {0};
@@ -385,6 +395,7 @@ int main(int argc, char **argv) {
         .console_mode = mode,
         .console = console,
         .github = o.github,
+        .after_checks = end_sessions,
     };
     char err[4096];
     if (mx_report_init(&cfg, err, sizeof(err)) < 0)

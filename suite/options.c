@@ -83,6 +83,10 @@ static const struct opt_def opts[] = {
      NULL,
      "how long a deleted device's token may keep working before it counts as a "
      "failure"},
+    {"fresh-sessions", NULL, OPT_FLAG, F(fresh_sessions), "MXDEV_FRESH_SESSIONS", NULL,
+     NULL, 0, 0, NULL,
+     "log each check's accounts in anew instead of handing a verified session from "
+     "check to check (one password check more per check)"},
     {"deadline", "S", OPT_INT, F(deadline_s), NULL, NULL, NULL, 1, 7 * 24 * 3600, NULL,
      "overall time budget in seconds: checks that have not started by then are not "
      "run, and no single check may run longer than S"},

@@ -17,6 +17,7 @@ struct options {
     bool require_appservice;
     int spec_version;
     bool strict;
+    bool fresh_sessions;
     long timeout_s;
     long settle_ms;
     long deadline_s;

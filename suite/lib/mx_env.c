@@ -118,6 +118,7 @@ const struct mx_env *mx_env(void) {
     env.strict = bool_var("MXDEV_STRICT", false);
     env.timeout_s = long_var("MXDEV_TIMEOUT", 10, 1, 3600);
     env.settle_ms = long_var("MXDEV_SETTLE_MS", 0, 0, 600000);
+    env.fresh_sessions = bool_var("MXDEV_FRESH_SESSIONS", false);
     env.report_dir = str_var("MXDEV_REPORT_DIR", "reports");
     env.fixtures_dir = getenv("MXDEV_FIXTURES_DIR");
     if (env.fixtures_dir == NULL || env.fixtures_dir[0] == '\0')

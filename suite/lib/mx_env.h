@@ -38,6 +38,7 @@ struct mx_env {
     const char *spec_dir; /* MXDEV_SPEC_DIR (--spec-dir): schemas from the spec's YAML */
     const char *users;    /* MXDEV_USERS: "@a:hs=PASSWORD" lines (--user), or NULL */
     long deadline_at;     /* MXDEV_DEADLINE_AT: epoch seconds after which tests skip; 0 */
+    bool fresh_sessions;  /* MXDEV_FRESH_SESSIONS: no session handed between checks */
 };
 
 /* Never NULL; exits the process with status 2 when a variable is malformed. */

@@ -280,6 +280,11 @@ void mx_model_on_response(const struct mx_req *req, const struct mx_resp *r) {
         json_t *t =
             json_object_get(json_object_get(user_entry(user_id, true), "tokens"), token);
         caller_device = json_string_value(json_object_get(t, "device"));
+        /* A token that passed user-interactive authentication may skip it
+         * for a while (a grace period such as Synapse's
+         * ui_auth.session_timeout): no session to hand to another check. */
+        if (t && r->status / 100 == 2 && req->body && json_object_get(req->body, "auth"))
+            json_object_set_new(t, "authenticated", json_true());
     }
     observe(req, r, user_id, device_id);
     if (device_id && strcmp(req->method, "PUT") == 0) {
@@ -308,6 +313,25 @@ void mx_model_note_background(const char *user_id, const char *device_id) {
         json_object_set_new(u, "background", bg);
     }
     json_object_set_new(bg, device_id, json_true());
+}
+
+void mx_model_note_session(const char *user_id, const char *device_id, const char *token,
+                           const char *name) {
+    add_device(user_id, device_id, token, name, name ? "LIST-NAME" : NULL);
+}
+
+bool mx_model_session_intact(const char *user_id, const char *device_id,
+                             const char *token, const char *name) {
+    json_t *u = user_entry(user_id, false);
+    json_t *dev = json_object_get(json_object_get(u, "devices"), device_id);
+    json_t *t = json_object_get(json_object_get(u, "tokens"), token);
+    const char *has = json_string_value(json_object_get(dev, "name"));
+
+    return dev && t && json_is_null(json_object_get(dev, "gone")) &&
+           json_is_null(json_object_get(t, "dead")) &&
+           !json_is_true(json_object_get(t, "authenticated")) &&
+           json_is_true(json_object_get(dev, "known")) && has && name &&
+           strcmp(has, name) == 0;
 }
 
 void mx_model_mark_preexisting(const char *user_id) {

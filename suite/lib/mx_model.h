@@ -15,6 +15,8 @@
 #ifndef MX_MODEL_H
 #define MX_MODEL_H
 
+#include <stdbool.h>
+
 #include "mx_client.h"
 
 /* Forgets the previous check's model (mx_test_init). */
@@ -24,6 +26,15 @@ void mx_model_on_response(const struct mx_req *req, const struct mx_resp *r);
 /* device_id of user_id is there from before the check (a leftover the run's
  * pool could not remove): neither expected nor a stranger. */
 void mx_model_note_background(const char *user_id, const char *device_id);
+/* A session handed over from an earlier check (its device named name): in
+ * the model as if this check had logged it in. */
+void mx_model_note_session(const char *user_id, const char *device_id, const char *token,
+                           const char *name);
+/* Whether the model holds device_id of user_id, named name, with token
+ * alive and never used to pass user-interactive authentication: what the
+ * server must still show for the session to be handed on. */
+bool mx_model_session_intact(const char *user_id, const char *device_id,
+                             const char *token, const char *name);
 /* user_id is a --user account: it may hold devices the model never saw. */
 void mx_model_mark_preexisting(const char *user_id);
 /* Compares the server with the model and records the differences; sends its

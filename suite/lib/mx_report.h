@@ -28,6 +28,10 @@ struct mx_report_config {
     enum mx_console_mode console_mode;
     FILE *console; /* borrowed: where the console output goes; NULL: stdout */
     bool github;   /* failures also as GitHub Actions annotation lines */
+    /* Called once when every check has ended, before the run's costs are
+     * summed, so that what it sends counts (the runner's clean-up); NULL:
+     * nothing. */
+    void (*after_checks)(const char *report_dir);
 };
 
 /* Before criterion runs. Returns 0, or -1 with the reason in err. */

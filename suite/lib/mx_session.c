@@ -1,6 +1,7 @@
 /* Provisioning of users and devices for tests, and their clean-up. */
 #include "mx_session.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <openssl/evp.h>
@@ -60,6 +61,10 @@ enum pool_kind { POOL_PASSWORD, POOL_AS };
 static const char *const pool_names[] = {"user", "as"};
 static const size_t pool_slots[] = {MX_POOL_USERS, MX_POOL_AS_USERS};
 static long pool_top[] = {-1, -1};
+
+/* Sessions handed from check to check (see that section below). */
+static void sessions_set_aside(void);
+static void sessions_hand_on(void);
 
 /* ---- small helpers ---- */
 
@@ -282,6 +287,7 @@ void mx_test_fini(void) {
     /* First, what the server shows against what the check did to it. */
     mx_model_check();
     in_cleanup = true;
+    sessions_set_aside();
     for (size_t i = 0; i < n_tracked; i++) {
         struct tracked *t = &tracked[i];
         if (json_array_size(t->devices) == 0)
@@ -317,6 +323,7 @@ void mx_test_fini(void) {
                 break;
         }
     }
+    sessions_hand_on();
     for (size_t i = 0; i < n_tracked; i++) {
         free(tracked[i].user_id);
         free(tracked[i].password);
@@ -564,6 +571,210 @@ static void lock_account(size_t index, const char *user_id) {
         mx_arena_printf("while this check waited for --user account %s", user_id));
 }
 
+/* ---- sessions handed from check to check ----
+ *
+ * A login is a password check, the costliest thing a run asks of a server
+ * (bcrypt at Synapse's default 12 rounds: about 0.4 s of its CPU). So the
+ * session a check gets with a pooled or --user account goes to the next
+ * check that locks the account, provided the check left it as it found it:
+ * the model and the server both show the device, under its name, with its
+ * token alive. The devices a check makes beyond it are its own and logged
+ * out at its end, and the next check starts from the same state a fresh
+ * login would give it. --fresh-sessions logs every check in anew.
+ *
+ * While no check holds the account, the session waits in
+ * <report_dir>/.tests/session-<key>.json (mode 0600); mx_session_end_run
+ * logs the last ones out. */
+
+#define SESSION_NAME "device-conformance"
+#define MAX_HANDED 8
+
+/* The sessions this check may hand on (malloc'd strings, freed by fini). */
+struct handed {
+    char *key; /* "pool-user-<slot>" or "user-<index>" */
+    char *user_id;
+    char *device_id;
+    char *token;
+};
+static struct handed handed[MAX_HANDED];
+static size_t n_handed;
+
+static const char *run_secret(void);
+
+/* Only under the runner, which clears the folder the sessions wait in. */
+static bool handing_sessions(void) {
+    return run_secret() && !mx_env()->fresh_sessions;
+}
+
+static void session_path(char *buf, size_t len, const char *key) {
+    snprintf(buf, len, "%s/.tests/session-%s.json", mx_env()->report_dir, key);
+}
+
+/* Whether the server still shows u's device under SESSION_NAME to u's token,
+ * as u's: unrecorded, best effort. */
+static bool session_alive(const char *user_id, const char *device_id, const char *token) {
+    const struct mx_resp *w =
+        MX_SEND(.method = "GET", .path = MX_V3 "/account/whoami", .token = token);
+    const char *who = json_string_value(json_object_get(w->json, "user_id"));
+    const char *dev = json_string_value(json_object_get(w->json, "device_id"));
+    if (w->status != 200 || !who || strcmp(who, user_id) != 0 ||
+        (dev && strcmp(dev, device_id) != 0))
+        return false;
+    const struct mx_resp *g = MX_SEND(.method = "GET", .token = token,
+                                      .path = mx_path(MX_V3 "/devices/%s", device_id));
+    const char *name = json_string_value(json_object_get(g->json, "display_name"));
+    return g->status == 200 && name && strcmp(name, SESSION_NAME) == 0;
+}
+
+static void session_logout(const char *token) {
+    MX_SEND(.method = "POST", .path = MX_V3 "/logout", .token = token, .raw_body = "{}");
+}
+
+/* u (logged in under SESSION_NAME) may go to the next check that locks key. */
+static void session_offer(const char *key, const struct mx_user *u) {
+    if (!handing_sessions() || n_handed >= MAX_HANDED || !u->device_id ||
+        !u->access_token)
+        return;
+    struct handed *h = &handed[n_handed++];
+    h->key = strdup(key);
+    h->user_id = strdup(u->user_id);
+    h->device_id = strdup(u->device_id);
+    h->token = strdup(u->access_token);
+}
+
+/* The session an earlier check handed on for key, as account's logged-in
+ * device (offered on again); NULL when there is none or it does not work
+ * any more (then it is logged out). */
+static const struct mx_user *session_take(const char *key,
+                                          const struct mx_user *account) {
+    char path[4096];
+    const struct mx_user *taken = NULL;
+
+    if (!handing_sessions())
+        return NULL;
+    session_path(path, sizeof(path), key);
+    json_t *doc = json_load_file(path, 0, NULL);
+    if (!doc)
+        return NULL;
+    unlink(path);
+    const char *user_id = json_string_value(json_object_get(doc, "user_id"));
+    const char *device_id = json_string_value(json_object_get(doc, "device_id"));
+    const char *token = json_string_value(json_object_get(doc, "access_token"));
+    if (!user_id || !device_id || !token || strcmp(user_id, account->user_id) != 0)
+        goto out;
+    mx_redact_secret(mx_arena_strdup(token));
+    mx_client_set_recording(false);
+    bool alive = session_alive(user_id, device_id, token);
+    if (!alive)
+        session_logout(token);
+    mx_client_set_recording(true);
+    if (!alive)
+        goto out;
+    struct mx_user *u = user_alloc();
+    *u = *account;
+    u->device_id = mx_arena_strdup(device_id);
+    u->access_token = mx_arena_strdup(token);
+    track_device(u, u->device_id, u->access_token);
+    mx_model_note_session(u->user_id, u->device_id, u->access_token, SESSION_NAME);
+    session_offer(key, u);
+    taken = u;
+out:
+    json_decref(doc);
+    return taken;
+}
+
+/* Removes the string s from the array a, where it is. */
+static void remove_string(json_t *a, const char *s) {
+    size_t i;
+    json_t *v;
+    json_array_foreach(a, i, v) {
+        if (strcmp(json_string_value(v), s) == 0) {
+            json_array_remove(a, i);
+            return;
+        }
+    }
+}
+
+/* Fini, before clean-up: the offered sessions are not the check's to log out. */
+static void sessions_set_aside(void) {
+    for (size_t i = 0; i < n_handed; i++) {
+        struct tracked *t = track_user(handed[i].user_id, NULL, false);
+        if (!t)
+            continue;
+        remove_string(t->devices, handed[i].device_id);
+        remove_string(t->tokens, handed[i].token);
+    }
+}
+
+/* Writes h to its file for the next check (mode 0600: it holds a token).
+ * Returns whether it is there. */
+static bool session_save(const struct handed *h) {
+    char path[4096], tmp[4200];
+    bool saved = false;
+
+    session_path(path, sizeof(path), h->key);
+    snprintf(tmp, sizeof(tmp), "%s.new", path);
+    json_t *doc = json_pack("{s:s, s:s, s:s}", "user_id", h->user_id, "device_id",
+                            h->device_id, "access_token", h->token);
+    int fd = doc ? open(tmp, O_WRONLY | O_CREAT | O_TRUNC, 0600) : -1;
+    if (fd < 0)
+        goto out;
+    saved = json_dumpfd(doc, fd, JSON_COMPACT) == 0;
+    saved = close(fd) == 0 && saved && rename(tmp, path) == 0;
+    if (!saved)
+        unlink(tmp);
+out:
+    json_decref(doc);
+    return saved;
+}
+
+/* Fini, after clean-up: each offered session that the model and the server
+ * both show intact waits for the next check; the others are logged out. */
+static void sessions_hand_on(void) {
+    for (size_t i = 0; i < n_handed; i++) {
+        struct handed *h = &handed[i];
+        bool kept =
+            mx_model_session_intact(h->user_id, h->device_id, h->token, SESSION_NAME) &&
+            session_alive(h->user_id, h->device_id, h->token) && session_save(h);
+        if (!kept)
+            session_logout(h->token);
+        free(h->key);
+        free(h->user_id);
+        free(h->device_id);
+        free(h->token);
+    }
+    n_handed = 0;
+}
+
+int mx_session_end_run(const char *report_dir) {
+    char dir[4096], path[8192];
+    int n = 0;
+
+    snprintf(dir, sizeof(dir), "%s/.tests", report_dir);
+    DIR *d = opendir(dir);
+    if (!d)
+        return 0;
+    mx_client_set_recording(false);
+    for (struct dirent *e; (e = readdir(d));) {
+        size_t len = strlen(e->d_name);
+        if (strncmp(e->d_name, "session-", 8) != 0 || len < 5 ||
+            strcmp(e->d_name + len - 5, ".json") != 0)
+            continue;
+        snprintf(path, sizeof(path), "%s/%s", dir, e->d_name);
+        json_t *doc = json_load_file(path, 0, NULL);
+        const char *token = json_string_value(json_object_get(doc, "access_token"));
+        if (token) {
+            mx_redact_secret(token);
+            session_logout(token);
+            n++;
+        }
+        json_decref(doc);
+        unlink(path);
+    }
+    closedir(d);
+    return n;
+}
+
 /* ---- registration of a password user ---- */
 
 /* Registers localpart with password through the client API, else through
@@ -657,7 +868,12 @@ static const struct mx_user *preconfigured_user(void) {
     account->localpart = localpart_of(entry);
     account->password = eq + 1;
     mx_redact_secret(account->password);
-    const struct mx_user *u = mx_login(account, NULL, "device-conformance");
+    const char *key = mx_arena_printf("user-%zu", next_preconfigured - 1);
+    const struct mx_user *u = session_take(key, account);
+    if (!u) {
+        u = mx_login(account, NULL, SESSION_NAME);
+        session_offer(key, u);
+    }
     struct tracked *t = track_user(u->user_id, u->password, false);
     if (t)
         t->preexisting = true;
@@ -841,7 +1057,12 @@ static const struct mx_user *pool_password_user(long slot) {
     account->user_id = user_id;
     account->localpart = localpart_of(user_id);
     account->password = password;
-    const struct mx_user *u = mx_login(account, NULL, "device-conformance");
+    const char *key = mx_arena_printf("pool-user-%ld", slot);
+    const struct mx_user *u = session_take(key, account);
+    if (!u) {
+        u = mx_login(account, NULL, SESSION_NAME);
+        session_offer(key, u);
+    }
     if (!pool_registered(POOL_PASSWORD, slot))
         pool_remember(POOL_PASSWORD, slot, user_id);
     pool_sweep(u);

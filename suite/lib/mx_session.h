@@ -50,9 +50,16 @@ void mx_test_fini(void);
 #define MX_RUN_LOGINS 160
 #define MX_RUN_FAILED_PASSWORDS 12
 
-/* An account with a password and a new logged-in device: one of the run's
+/* After the run (the runner): logs out the sessions still waiting for a
+ * next check in report_dir (see "sessions handed from check to check" in
+ * mx_session.c). Returns how many. */
+int mx_session_end_run(const char *report_dir);
+
+/* An account with a password and a logged-in device: one of the run's
  * pooled accounts (or a --user account), locked for this check, with no
- * devices but the new one; a fresh registration when none is left. */
+ * devices but that one; a fresh registration when none is left. The device
+ * is the session an earlier check handed on intact (unless
+ * --fresh-sessions), else a new login. */
 const struct mx_user *mx_user_new(void);
 /* A user ID on the server that no account has (arena): for requests that
  * must fail, such as a burst of wrong-password logins, without locking out

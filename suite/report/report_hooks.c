@@ -69,6 +69,7 @@ static struct {
     enum mx_console_mode console_mode;
     FILE *console; /* borrowed: the console stream (stdout unless redirected) */
     bool github;
+    void (*after_checks)(const char *report_dir);
     struct criterion_test_set *test_set; /* borrowed from PRE_ALL to POST_ALL */
 } state;
 
@@ -154,6 +155,7 @@ int mx_report_init(const struct mx_report_config *cfg, char *err, size_t err_len
     state.console_mode = cfg->console_mode;
     state.console = cfg->console ? cfg->console : stdout;
     state.github = cfg->github;
+    state.after_checks = cfg->after_checks;
 
     load_spec_notes();
     state.dir = strdup(cfg->dir);
@@ -1561,6 +1563,8 @@ ReportHook(POST_ALL)(struct criterion_global_stats *global) {
         json_object_set(results, "baseline", baseline);
     /* What the run cost the server: the sums of the tests' mx_record_cost
      * lines and the runner's own requests. */
+    if (state.after_checks)
+        state.after_checks(state.dir);
     json_t *costs = mx_record_read_costs(state.dir);
     if (results && costs)
         json_object_set(results, "costs", costs);
