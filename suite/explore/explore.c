@@ -2,7 +2,6 @@
  * on the first divergence shrink the sequence by replaying shortened
  * versions against fresh users, and build the result. */
 #include <errno.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -12,7 +11,6 @@
 #include "explore_internal.h"
 #include "mx_catalog.h"
 #include "mx_env.h"
-#include "mx_match.h"
 #include "mx_redact.h"
 
 /* A transcript entry as it may leave the process: new reference. */
