@@ -36,6 +36,7 @@
 #include "mx_client.h"
 #include "mx_env.h"
 #include "mx_explore.h"
+#include "mx_record.h"
 #include "mx_report.h"
 #include "mx_session.h"
 #include "options.h"
@@ -284,14 +285,31 @@ static void end_sessions(const char *report_dir) {
     mx_client_global_cleanup();
 }
 
+/* A malformed MXDEV_* variable is a configuration error (exit 2). */
+static void check_env(void) {
+    const char *problem = mx_env_problem();
+    if (problem)
+        options_die("%s", problem);
+}
+
+/* The runner records no transcript: it only counts what it sends. */
+static const struct mx_client_observer runner_observer = {
+    .on_attempt = mx_record_cost_note,
+};
+
 int main(int argc, char **argv) {
     struct options o;
     struct appservice as = {0};
     struct probe pr = {0};
     char run_id[9];
     char *pattern = NULL;
+    char catalog_err[512];
     int status;
 
+    /* The runner's own requests (the probe, the exploration) go where the
+     * configuration says, and count in the run's cost. */
+    mx_client_set_config(mx_env_client_config);
+    mx_client_set_observer(&runner_observer);
     options_parse(&o, argc, argv);
     if (o.help) {
         options_usage(stdout);
@@ -315,7 +333,9 @@ int main(int argc, char **argv) {
         options_free(&o);
         return status;
     }
-    mx_catalog_ensure();
+    if (mx_catalog_ensure(catalog_err, sizeof(catalog_err)) < 0)
+        options_die("requirement catalogue: %s", catalog_err);
+    check_env();
     enum mx_console_mode mode = strcmp(o.format ? o.format : "text", "json") == 0
                                     ? MX_CONSOLE_JSON
                                 : o.quiet ? MX_CONSOLE_QUIET
@@ -353,6 +373,7 @@ int main(int argc, char **argv) {
 
     options_export(&o);
     mx_env_reload();
+    check_env();
     if (mx_client_global_init() < 0)
         options_die("cannot initialise libcurl");
     probe_server(&o, &as, &pr);

@@ -1,5 +1,7 @@
-/* Shared by the exploration's files: the model (model.c), the operations
- * (ops.c), provisioning (provision.c) and the driver loop (explore.c). */
+/* Shared by the exploration's files: the model (model.c), sending and
+ * judging every exchange (judge.c), the operations (ops.c), provisioning
+ * (provision.c) and the driver loop (explore.c). Each file calls only into
+ * the files named before it. */
 #ifndef EXPLORE_INTERNAL_H
 #define EXPLORE_INTERNAL_H
 
@@ -166,6 +168,8 @@ void x_gen_op(struct x_run *x, struct x_rng *rng, int n, struct x_op *op);
 int x_exec_op(struct x_run *x, const struct x_op *op);
 /* "u1 PUT d12 name=3" etc.: the op in step-local words (new string). */
 char *x_op_describe(const struct x_op *op);
+
+/* ---- judging every exchange (judge.c) ---- */
 
 /* Records the first divergence (later ones are ignored), unless the rule
  * does not apply at the target version, or is a SHOULD outside strict. */

@@ -149,6 +149,10 @@ int main(int argc, char **argv) {
         fprintf(stderr, "error: unexpected argument \"%s\" (see --help)\n", argv[optind]);
         return 2;
     }
+    if (mx_env_problem()) {
+        fprintf(stderr, "error: %s\n", mx_env_problem());
+        return 2;
+    }
     if (!mx_env()->homeserver) {
         fprintf(stderr, "error: MXDEV_HOMESERVER is not set\n");
         return 2;
@@ -157,6 +161,7 @@ int main(int argc, char **argv) {
         fprintf(stderr, "error: cannot initialise libcurl\n");
         return 3;
     }
+    mx_client_set_config(mx_env_client_config);
 
     json_t *result = NULL;
     char err[512];

@@ -7,7 +7,6 @@
 #include <string.h>
 
 #include "mx_catalog.h"
-#include "mx_crosscut.h"
 #include "mx_record.h"
 #include "mx_redact.h"
 
@@ -21,6 +20,15 @@ const char *mx_current_id(void) {
     mx_test_name_to_id(criterion_current_test->name, id, sizeof(id));
     snprintf(buf, sizeof(buf), "[%s] ", id);
     return buf;
+}
+
+bool mx_running_check_is(const char *id) {
+    char running[128];
+
+    if (!criterion_current_test || !criterion_current_test->name)
+        return false;
+    mx_test_name_to_id(criterion_current_test->name, running, sizeof(running));
+    return strcmp(running, id) == 0;
 }
 
 const char *mx_describe(const struct mx_resp *r) {

@@ -9,10 +9,11 @@
 
 #include "mx_client.h"
 #include "mx_match.h"
-#include "mx_session.h"
 
 /* "[GET-UNKNOWN] " for the running test; static buffer. */
 const char *mx_current_id(void);
+/* Whether the running check is one of requirement id's own. */
+bool mx_running_check_is(const char *id);
 /* One-screen description of a response for failure messages: request,
  * status, errcode and the body (truncated), secrets redacted. Arena-owned. */
 const char *mx_describe(const struct mx_resp *r);

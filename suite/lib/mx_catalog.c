@@ -181,20 +181,25 @@ int mx_requirement_link(const struct mx_requirement *req, int spec_version, char
     return 0;
 }
 
-void mx_catalog_ensure(void) {
-    if (loaded)
-        return;
+int mx_catalog_ensure(char *err, size_t err_len) {
     char path[4096];
-    char err[512];
+
+    if (loaded)
+        return 0;
     snprintf(path, sizeof(path), "%s/requirements.tsv", mx_env()->fixtures_dir);
-    if (mx_catalog_load(path, err, sizeof(err)) < 0) {
-        fprintf(stderr, "error: requirement catalogue: %s\n", err);
-        exit(2);
-    }
+    return mx_catalog_load(path, err, err_len);
+}
+
+/* The lookups load the catalogue when nobody did; a catalogue that does not
+ * load looks empty to them (mx_catalog_ensure says why). */
+static void ensure_quietly(void) {
+    char err[512];
+    if (!loaded)
+        mx_catalog_ensure(err, sizeof(err));
 }
 
 const struct mx_requirement *mx_catalog_find(const char *id) {
-    mx_catalog_ensure();
+    ensure_quietly();
     for (size_t i = 0; i < n_entries; i++)
         if (strcmp(entries[i].id, id) == 0)
             return &entries[i];
@@ -202,12 +207,12 @@ const struct mx_requirement *mx_catalog_find(const char *id) {
 }
 
 size_t mx_catalog_count(void) {
-    mx_catalog_ensure();
+    ensure_quietly();
     return n_entries;
 }
 
 const struct mx_requirement *mx_catalog_at(size_t i) {
-    mx_catalog_ensure();
+    ensure_quietly();
     return i < n_entries ? &entries[i] : NULL;
 }
 
@@ -238,21 +243,4 @@ const char *mx_level_name(enum mx_level level) {
             return "INFO";
     }
     return "?";
-}
-
-static const char *const version_names[] = {"1.16", "1.17", "1.18", "1.19", "1.20"};
-
-const char *mx_version_name(int version) {
-    if (version < 116 || version > 120)
-        return "?";
-    return version_names[version - 116];
-}
-
-int mx_version_parse(const char *text) {
-    if (!text)
-        return -1;
-    for (int i = 0; i < 5; i++)
-        if (strcmp(text, version_names[i]) == 0)
-            return 116 + i;
-    return -1;
 }

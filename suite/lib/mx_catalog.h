@@ -7,6 +7,8 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+#include "mx_version.h"
+
 enum mx_level { MX_MUST, MX_SHOULD, MX_INFO };
 
 struct mx_requirement {
@@ -26,8 +28,10 @@ struct mx_requirement {
  * comments; every row needs an anchor "page/#anchor").
  * Returns 0, or -1 with "FILE:LINE: reason" in err. */
 int mx_catalog_load(const char *path, char *err, size_t err_len);
-/* Loads <fixtures_dir>/requirements.tsv unless loaded; exits 2 on error. */
-void mx_catalog_ensure(void);
+/* Loads <fixtures_dir>/requirements.tsv (mx_env) unless loaded. Returns 0,
+ * or -1 with the reason in err; the caller decides what a missing
+ * catalogue means (the runner exits 2, a check fails). */
+int mx_catalog_ensure(char *err, size_t err_len);
 const struct mx_requirement *mx_catalog_find(const char *id);
 size_t mx_catalog_count(void);
 const struct mx_requirement *mx_catalog_at(size_t i);
@@ -43,9 +47,5 @@ int mx_requirement_link(const struct mx_requirement *req, int spec_version, char
 void mx_test_name_to_id(const char *test_name, char *buf, size_t len);
 bool mx_requirement_applies(const struct mx_requirement *req, int spec_version);
 const char *mx_level_name(enum mx_level level); /* "MUST", "SHOULD", "INFO" */
-/* 117 -> "1.17" (static storage per value). */
-const char *mx_version_name(int version);
-/* "1.17" -> 117; -1 when unsupported. */
-int mx_version_parse(const char *text);
 
 #endif

@@ -13,11 +13,7 @@
 #include <string.h>
 #include <time.h>
 
-#include "mx_env.h"
-#include "mx_record.h"
 #include "mx_redact.h"
-#include "mx_schema.h"
-#include "mx_session.h"
 
 /* ---- arena ---- */
 
@@ -112,11 +108,25 @@ void mx_client_global_cleanup(void) {
     }
 }
 
-static void (*response_hook)(const struct mx_req *req, const struct mx_resp *r);
+static const struct mx_client_observer no_observer;
+static const struct mx_client_observer *observer = &no_observer;
+static const struct mx_client_config *(*config_source)(void);
 
-void mx_client_set_response_hook(void (*on_response)(const struct mx_req *req,
-                                                     const struct mx_resp *r)) {
-    response_hook = on_response;
+void mx_client_set_observer(const struct mx_client_observer *o) {
+    observer = o ? o : &no_observer;
+}
+
+void mx_client_set_config(const struct mx_client_config *(*source)(void)) {
+    config_source = source;
+}
+
+static const struct mx_client_config *config(void) {
+    static const struct mx_client_config defaults = {
+        .timeout_s = 10,
+        .retry_budget_ms = 30000,
+    };
+    const struct mx_client_config *c = config_source ? config_source() : NULL;
+    return c ? c : &defaults;
 }
 
 void mx_client_set_recording(bool on) {
@@ -190,8 +200,8 @@ static size_t on_header(char *data, size_t size, size_t nmemb, void *userdata) {
     return len;
 }
 
-static const char *env_homeserver(void) {
-    const char *hs = mx_env()->homeserver;
+static const char *config_homeserver(void) {
+    const char *hs = config()->homeserver;
     return hs ? hs : "";
 }
 
@@ -225,7 +235,7 @@ static void describe_transport(char *out, size_t len, CURLcode code, const char 
                 snprintf(out, len, "cannot connect: %s", detail);
             break;
         case CURLE_OPERATION_TIMEDOUT:
-            snprintf(out, len, "timed out after %ld s", mx_env()->timeout_s);
+            snprintf(out, len, "timed out after %ld s", config()->timeout_s);
             break;
         case CURLE_COULDNT_RESOLVE_HOST:
             snprintf(out, len, "cannot resolve host: %s", detail);
@@ -247,7 +257,8 @@ static void describe_transport(char *out, size_t len, CURLcode code, const char 
             break;
         case CURLE_URL_MALFORMAT:
         case CURLE_UNSUPPORTED_PROTOCOL:
-            snprintf(out, len, "bad homeserver URL \"%s\": %s", env_homeserver(), detail);
+            snprintf(out, len, "bad homeserver URL \"%s\": %s", config_homeserver(),
+                     detail);
             break;
         default:
             snprintf(out, len, "%s", detail);
@@ -280,7 +291,7 @@ static long retry_wait_ms(const struct mx_resp *r) {
  * MX_RATE_LIMIT_MAX_WAIT_MS, past the --deadline, or past the check's
  * budget. Says which in why. */
 static bool wait_unaffordable(long wait_ms, char *why, size_t len) {
-    const struct mx_env *env = mx_env();
+    const struct mx_client_config *env = config();
     long now = (long)time(NULL);
 
     if (wait_ms > MX_RATE_LIMIT_MAX_WAIT_MS) {
@@ -331,7 +342,7 @@ static void perform(const struct mx_req *req, const char *url, const char *body_
                     struct curl_slist *hdrs, struct mx_resp *r) {
     char errbuf[CURL_ERROR_SIZE] = "";
     struct buffer body = {0};
-    const struct mx_env *env = mx_env();
+    const struct mx_client_config *env = config();
     CURL *h = get_handle();
 
     free(r->content_type);
@@ -409,13 +420,8 @@ out:
         r->json = json_loadb(r->body, r->body_len, JSON_DECODE_ANY, NULL);
 }
 
-static char *path_without_query(const char *path) {
-    size_t n = strcspn(path, "?#");
-    return strndup(path, n);
-}
-
 const struct mx_resp *mx_send(const struct mx_req *req) {
-    const struct mx_env *env = mx_env();
+    const struct mx_client_config *env = config();
     struct mx_resp *r = calloc(1, sizeof(*r));
     struct buffer url = {0};
     struct curl_slist *hdrs = NULL;
@@ -435,7 +441,7 @@ const struct mx_resp *mx_send(const struct mx_req *req) {
     mx_arena_keep_fn(r, free_resp);
 
     CURL *h = get_handle();
-    const char *hs = env_homeserver();
+    const char *hs = config_homeserver();
     if (buffer_add(&url, hs, strlen(hs)) < 0 || buffer_add(&url, path, strlen(path)) < 0)
         goto oom;
 
@@ -480,7 +486,8 @@ const struct mx_resp *mx_send(const struct mx_req *req) {
 
     for (;;) {
         perform(&copy, url.data, body_text, hdrs, r);
-        mx_record_cost_note(method, path, body_text, r->status);
+        if (observer->on_attempt)
+            observer->on_attempt(method, path, body_text, r->status);
         if (r->status != 429 || req->no_retry)
             break;
         long wait = retry_wait_ms(r);
@@ -502,21 +509,8 @@ const struct mx_resp *mx_send(const struct mx_req *req) {
             raw = NULL;
         r->summary = raw ? mx_redact(raw) : NULL;
         free(raw);
-        if (recording) {
-            mx_record_exchange(method, sent_path, body_text, r->status, r->content_type,
-                               r->status ? r->body : r->transport_error, r->elapsed_ms);
-        }
-    }
-
-    if (r->status != 0 && r->json && recording) {
-        char *bare = path_without_query(path);
-        const json_t *schema = bare ? mx_schema_for(method, bare, r->status) : NULL;
-        char err[512];
-        if (schema && mx_schema_validate(schema, r->json, err, sizeof(err)) < 0) {
-            r->schema_error = strdup(err);
-            mx_record_schema(method, bare, r->status, err);
-        }
-        free(bare);
+        if (recording && observer->on_exchange)
+            observer->on_exchange(&copy, sent_path, body_text, r);
     }
     goto out;
 
@@ -533,11 +527,11 @@ out:
     free(body_text);
     free(url.data);
     /* After the exchange is recorded: the 429 is evidence too. */
-    if (stop_wait_ms >= 0)
-        mx_rate_limit_stop(method, path, r, stop_wait_ms, stop_why);
+    if (stop_wait_ms >= 0 && observer->on_rate_limit)
+        observer->on_rate_limit(method, path, r, stop_wait_ms, stop_why);
     /* Last, with nothing of ours left to free: the hook may end the test. */
-    if (recording && response_hook)
-        response_hook(&copy, r);
+    if (recording && observer->on_response)
+        observer->on_response(&copy, r);
     return r;
 }
 

@@ -4,6 +4,12 @@
  * see MX_SEND) and get back a struct mx_resp that holds the status, the
  * headers the suite judges, the raw body and its parsed JSON.
  *
+ * The client knows nothing of checks: where to send and how long to wait
+ * come from a configuration source (mx_client_set_config), and what a check
+ * wants done with every exchange (the transcript, the schema judgement, the
+ * cross-cutting rules, the cost count) is an observer the harness installs
+ * (mx_client_set_observer).
+ *
  * Ownership: every response and every string returned by mx_path() belongs
  * to the current test and is freed by mx_test_fini() (mx_session.h); tests
  * never free them. Outside criterion (unit tests, main) call mx_arena_free().
@@ -17,7 +23,17 @@
 
 #define MX_V3 "/_matrix/client/v3"
 
-struct mx_user; /* mx_session.h */
+/* One logged-in device of an account (or, for AS users, an account whose
+ * device may be absent: device_id/access_token NULL). Provisioned by the
+ * harness (mx_session.h); the client only reads access_token. */
+struct mx_user {
+    const char *user_id; /* "@local:server" */
+    const char *localpart;
+    const char *password;     /* NULL for application-service users */
+    const char *device_id;    /* NULL when no device */
+    const char *access_token; /* NULL when no token */
+    bool appservice_user;     /* registered by the application service */
+};
 
 enum mx_token_in {
     MX_TOKEN_HEADER = 0, /* Authorization: Bearer */
@@ -60,11 +76,9 @@ struct mx_resp {
 
 /* Performs the request. Honours Retry-After / retry_after_ms on 429 within
  * the run's budget unless no_retry; a wait the run cannot afford (longer
- * than MX_RATE_LIMIT_MAX_WAIT_MS, past the --deadline or the check's budget)
- * goes to mx_rate_limit_stop() (mx_session.h), which inside a check stops the
- * run. Validates the body against the schema
- * for (method, path, status) and records the exchange for the reports.
- * Never returns NULL. */
+ * than MX_RATE_LIMIT_MAX_WAIT_MS, past the deadline or the check's budget)
+ * goes to the observer's on_rate_limit. Tells the observer about the
+ * exchange (see struct mx_client_observer). Never returns NULL. */
 const struct mx_resp *mx_send(const struct mx_req *req);
 #define MX_SEND(...) mx_send(&(struct mx_req){__VA_ARGS__})
 
@@ -93,15 +107,49 @@ json_t *mx_arena_keep_json(json_t *j);
 char *mx_arena_strdup(const char *s);
 char *mx_arena_printf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
-/* Whether mx_send records exchanges and checks schemas (on by default;
+/* Where and how to send: the client reads these for every request. */
+struct mx_client_config {
+    const char *homeserver; /* base URL, no trailing slash; NULL: none */
+    long timeout_s;         /* per request */
+    const char *as_token;   /* sent for requests with .appservice */
+    bool insecure;          /* do not verify TLS certificates */
+    const char *cacert;     /* CA bundle; NULL: the system's */
+    long retry_budget_ms;   /* total wait on 429 between mx_client_reset_retry_budget */
+    long deadline_at;       /* epoch seconds no 429 wait may pass; 0: none */
+};
+
+/* The function mx_send asks for its configuration on every request (so
+ * that a reloaded configuration shows at once); it returns borrowed
+ * settings. NULL, the default, means no homeserver, a 10 s timeout and a
+ * 30 s retry budget. */
+void mx_client_set_config(const struct mx_client_config *(*source)(void));
+
+/* What the harness wants done with every exchange. Any member may be NULL.
+ * The request is the caller's (method filled in), the response the arena's. */
+struct mx_client_observer {
+    /* Every HTTP attempt, a waited-out 429 too, whatever the recording
+     * switch says; status 0 when no response arrived. path is as given. */
+    void (*on_attempt)(const char *method, const char *path, const char *body,
+                       long status);
+    /* Once per mx_send while recording: the path as sent (query included),
+     * the body text as sent (NULL when none). May annotate r (schema_error). */
+    void (*on_exchange)(const struct mx_req *req, const char *sent_path, const char *body,
+                        struct mx_resp *r);
+    /* A 429 asked for a wait the run cannot afford (why says which bound);
+     * whatever the recording switch says. */
+    void (*on_rate_limit)(const char *method, const char *path, const struct mx_resp *r,
+                          long wait_ms, const char *why);
+    /* Last, while recording, with nothing of the client's left to free: it
+     * may end the test (criterion's fatal assertions). */
+    void (*on_response)(const struct mx_req *req, const struct mx_resp *r);
+};
+
+/* Installs the observer (borrowed: keep it alive, e.g. static); NULL
+ * removes it. */
+void mx_client_set_observer(const struct mx_client_observer *observer);
+/* Whether mx_send tells on_exchange and on_response (on by default;
  * mx_test_fini turns it off so clean-up does not clutter the transcript). */
 void mx_client_set_recording(bool on);
-/* Called with every request and its response while recording is on, after
- * mx_send has done its own work (the response is arena-owned, the request
- * the caller's). The harness judges cross-cutting rules here; NULL removes
- * the hook. The hook may end the test (criterion's fatal assertions). */
-void mx_client_set_response_hook(void (*on_response)(const struct mx_req *req,
-                                                     const struct mx_resp *r));
 
 /* Starts a new 429 waiting budget (mx_test_init calls it). */
 void mx_client_reset_retry_budget(void);

@@ -1,7 +1,6 @@
 /* Cross-cutting rules judged on every response (see mx_crosscut.h). */
 #include "mx_crosscut.h"
 
-#include <criterion/criterion.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -9,18 +8,28 @@
 #include <strings.h>
 
 #include "mx_assert.h"
-#include "mx_catalog.h"
 #include "mx_match.h"
 #include "mx_model.h"
 #include "mx_record.h"
+#include "mx_schema.h"
+#include "mx_schema_select.h"
 
-bool mx_running_check_is(const char *id) {
-    char running[128];
+void mx_crosscut_on_exchange(const struct mx_req *req, const char *sent_path,
+                             const char *body, struct mx_resp *r) {
+    const char *path = req->path ? req->path : "/";
 
-    if (!criterion_current_test || !criterion_current_test->name)
-        return false;
-    mx_test_name_to_id(criterion_current_test->name, running, sizeof(running));
-    return strcmp(running, id) == 0;
+    mx_record_exchange(req->method, sent_path, body, r->status, r->content_type,
+                       r->status ? r->body : r->transport_error, r->elapsed_ms);
+    if (r->status != 0 && r->json) {
+        char *bare = strndup(path, strcspn(path, "?#"));
+        const json_t *schema = bare ? mx_schema_for(req->method, bare, r->status) : NULL;
+        char err[512];
+        if (schema && mx_schema_validate(schema, r->json, err, sizeof(err)) < 0) {
+            r->schema_error = strdup(err);
+            mx_record_schema(req->method, bare, r->status, err);
+        }
+        free(bare);
+    }
 }
 
 /* "METHOD /path" of a response's summary (arena-owned). */

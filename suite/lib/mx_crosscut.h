@@ -14,16 +14,18 @@
 
 #include "mx_client.h"
 
-/* The client's response hook (mx_client_set_response_hook), installed by
- * mx_test_init. */
+/* The observer's on_exchange (struct mx_client_observer), installed by
+ * mx_test_init: records the exchange for the check's transcript and judges
+ * the body against its schema (ERR-SCHEMA, in r->schema_error too). */
+void mx_crosscut_on_exchange(const struct mx_req *req, const char *sent_path,
+                             const char *body, struct mx_resp *r);
+/* The observer's on_response, installed by mx_test_init: updates the
+ * check's model, records cross-cutting breaks, may block the check. */
 void mx_crosscut_on_response(const struct mx_req *req, const struct mx_resp *r);
 
 /* Records that r breaks rule id, unless the running check is id's own (its
  * own assertions judge it then). printf-like reason. */
 void mx_crosscut(const char *id, const struct mx_resp *r, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
-
-/* Whether the running check is one of requirement id's own. */
-bool mx_running_check_is(const char *id);
 
 #endif

@@ -7,20 +7,22 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "mx_catalog.h"
 #include "mx_redact.h"
+#include "mx_version.h"
 
 static struct mx_env env;
 static bool loaded;
+static char problem[256]; /* the first malformed variable, "" when none */
 
 static const char *str_var(const char *name, const char *fallback) {
     const char *v = getenv(name);
     return (v && v[0]) ? v : fallback;
 }
 
+/* Notes the first malformed variable; its default stands in for it. */
 static void malformed(const char *name, const char *value, const char *want) {
-    fprintf(stderr, "error: %s=\"%s\" is not %s\n", name, value, want);
-    exit(2);
+    if (!problem[0])
+        snprintf(problem, sizeof(problem), "%s=\"%s\" is not %s", name, value, want);
 }
 
 static bool bool_var(const char *name, bool fallback) {
@@ -46,6 +48,7 @@ static long long_var(const char *name, long fallback, long min, long max) {
         char want[96];
         snprintf(want, sizeof(want), "an integer in [%ld, %ld]", min, max);
         malformed(name, v, want);
+        return fallback;
     }
     return n;
 }
@@ -109,12 +112,15 @@ const struct mx_env *mx_env(void) {
     if (loaded)
         return &env;
     loaded = true;
+    problem[0] = '\0';
 
     env.homeserver = str_var("MXDEV_HOMESERVER", NULL);
     const char *sv = str_var("MXDEV_SPEC_VERSION", "1.17");
     env.spec_version = mx_version_parse(sv);
-    if (env.spec_version < 0)
+    if (env.spec_version < 0) {
         malformed("MXDEV_SPEC_VERSION", sv, "a supported spec version (1.16 .. 1.20)");
+        env.spec_version = mx_version_parse("1.17");
+    }
     env.strict = bool_var("MXDEV_STRICT", false);
     env.timeout_s = long_var("MXDEV_TIMEOUT", 10, 1, 3600);
     env.settle_ms = long_var("MXDEV_SETTLE_MS", 0, 0, 600000);
@@ -147,6 +153,25 @@ const struct mx_env *mx_env(void) {
     mx_redact_secret(env.registration_token);
     mx_redact_secret(env.shared_secret);
     return &env;
+}
+
+const char *mx_env_problem(void) {
+    mx_env();
+    return problem[0] ? problem : NULL;
+}
+
+const struct mx_client_config *mx_env_client_config(void) {
+    static struct mx_client_config cfg;
+    const struct mx_env *e = mx_env();
+
+    cfg.homeserver = e->homeserver;
+    cfg.timeout_s = e->timeout_s;
+    cfg.as_token = e->as_token;
+    cfg.insecure = e->insecure;
+    cfg.cacert = e->cacert;
+    cfg.retry_budget_ms = e->retry_budget_ms;
+    cfg.deadline_at = e->deadline_at;
+    return &cfg;
 }
 
 void mx_env_reload(void) {

@@ -10,6 +10,8 @@
 
 #include <stdbool.h>
 
+#include "mx_client.h"
+
 struct mx_env {
     const char *homeserver;   /* MXDEV_HOMESERVER: base URL, no trailing slash */
     int spec_version;         /* MXDEV_SPEC_VERSION: 116..120 */
@@ -41,8 +43,17 @@ struct mx_env {
     bool fresh_sessions;  /* MXDEV_FRESH_SESSIONS: no session handed between checks */
 };
 
-/* Never NULL; exits the process with status 2 when a variable is malformed. */
+/* Never NULL. A malformed variable keeps its default; mx_env_problem()
+ * says which. */
 const struct mx_env *mx_env(void);
+/* "MXDEV_TIMEOUT=\"x\" is not an integer in [1, 3600]" for the first
+ * malformed variable of the last load, or NULL. The runner exits 2 on it;
+ * a check fails. */
+const char *mx_env_problem(void);
+
+/* The client's settings from this configuration (mx_client_set_config's
+ * source; static storage, refreshed on every call so that a reload shows). */
+const struct mx_client_config *mx_env_client_config(void);
 
 /* Forgets what mx_env() read, so the next call reads the variables again
  * (the runner exports the probe's outcome after its own first requests). */

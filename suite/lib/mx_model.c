@@ -20,10 +20,8 @@
 #include <string.h>
 
 #include "mx_assert.h"
-#include "mx_crosscut.h"
 #include "mx_env.h"
 #include "mx_record.h"
-#include "mx_session.h"
 
 static json_t *model; /* owned; NULL until the first exchange */
 

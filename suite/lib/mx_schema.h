@@ -14,16 +14,6 @@
 int mx_schema_validate(const json_t *schema, const json_t *instance, char *err,
                        size_t err_len);
 
-/* The schema file for a response: looks (method, path, status) up in
- * <fixtures>/schemas/endpoints.json (or the spec directory given with
- * --spec-dir) and returns a borrowed schema, or NULL when none applies. */
-const json_t *mx_schema_for(const char *method, const char *path, long status);
-
-/* The schema of the request body of (method, path): the spec directory's
- * (--spec-dir) when it has one, else the bundled row of endpoints.json whose
- * status is "request". Borrowed; NULL when none. */
-const json_t *mx_request_schema_for(const char *method, const char *path);
-
 /* A schema file from <fixtures>/schemas, parsed once per process and cached: borrowed,
  * NULL when missing or not JSON (the reason goes to stderr once). Also resolves
  * "$ref": "other.json#/pointer" across files. */

@@ -23,7 +23,7 @@
 #include "mx_model.h"
 #include "mx_record.h"
 #include "mx_redact.h"
-#include "mx_schema.h"
+#include "mx_schema_select.h"
 #include "mx_variants.h"
 
 #define MAX_UIA_STEPS 8
@@ -222,12 +222,22 @@ static void check_run_goes_on(const char *when) {
         not_run(mx_arena_printf("not run: the run's --deadline passed %s", when));
 }
 
+/* What the harness does with every exchange of a check (mx_client.h). */
+static const struct mx_client_observer check_observer = {
+    .on_attempt = mx_record_cost_note,
+    .on_exchange = mx_crosscut_on_exchange,
+    .on_rate_limit = mx_rate_limit_stop,
+    .on_response = mx_crosscut_on_response,
+};
+
 void mx_test_init(void) {
     const struct mx_env *env = mx_env();
     char id[128];
+    char err[512];
 
+    mx_client_set_config(mx_env_client_config);
+    mx_client_set_observer(&check_observer);
     mx_client_set_recording(true);
-    mx_client_set_response_hook(mx_crosscut_on_response);
     mx_model_reset();
     mx_client_reset_retry_budget();
     /* A test process may be a fork of the runner, whose probe was counted. */
@@ -235,6 +245,8 @@ void mx_test_init(void) {
     redact_preconfigured();
     if (!criterion_current_test)
         return;
+    cr_assert(mx_env_problem() == NULL, "configuration: %s", mx_env_problem());
+    cr_assert(mx_catalog_ensure(err, sizeof(err)) == 0, "requirement catalogue: %s", err);
     check_run_goes_on("before this check started");
     mx_test_name_to_id(criterion_current_test->name, id, sizeof(id));
     const struct mx_requirement *req = mx_catalog_find(id);

@@ -12,19 +12,9 @@
 #include <jansson.h>
 #include <stdbool.h>
 
-struct mx_resp;     /* mx_client.h */
-struct mx_variants; /* mx_variants.h */
+#include "mx_client.h" /* struct mx_user, struct mx_resp */
 
-/* One logged-in device of an account (or, for AS users, an account whose
- * device may be absent: device_id/access_token NULL). */
-struct mx_user {
-    const char *user_id; /* "@local:server" */
-    const char *localpart;
-    const char *password;     /* NULL for application-service users */
-    const char *device_id;    /* NULL when no device */
-    const char *access_token; /* NULL when no token */
-    bool appservice_user;     /* registered by the application service */
-};
+struct mx_variants; /* mx_variants.h */
 
 /* TestSuite(group, .init = mx_test_init, .fini = mx_test_fini) in every
  * scenario file. init skips tests whose requirement does not apply at the
@@ -71,7 +61,7 @@ const char *mx_unused_user_id(void);
 const struct mx_user *mx_login(const struct mx_user *account, const char *device_id,
                                const char *display_name);
 
-/* mx_send calls this when a 429 asks for a wait the run cannot afford (why
+/* The observer's on_rate_limit: a 429 asks for a wait the run cannot afford (why
  * says which bound: MX_RATE_LIMIT_MAX_WAIT_MS, the --deadline, the check's
  * budget). Inside a check it stops the run as a configuration error
  * (mx_record_abort_run(2, ...) with the limit hit, what a run needs and what

@@ -140,7 +140,10 @@ int mx_report_init(const struct mx_report_config *cfg, char *err, size_t err_len
         snprintf(path, sizeof(path), "%s/%s", cfg->dir, outputs[i]);
         unlink(path);
     }
-    mx_catalog_ensure();
+    if (mx_catalog_ensure(path, sizeof(path)) < 0) {
+        snprintf(err, err_len, "requirement catalogue: %s", path);
+        return -1;
+    }
     if (cfg->expect_fail_file &&
         mx_expect_fail_load(cfg->expect_fail_file, &state.expect_fail, err, err_len) < 0)
         return -1;

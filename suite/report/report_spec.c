@@ -72,7 +72,8 @@ int mx_spec_notes_parse_map(const char *path, json_t **out, char *err, size_t er
         snprintf(err, err_len, "%s: %s", path, f ? "out of memory" : strerror(errno));
         goto out;
     }
-    mx_catalog_ensure();
+    if (mx_catalog_ensure(err, err_len) < 0)
+        goto out;
     while (getline(&line, &cap, f) >= 0) {
         char *text, *tab, *key;
         json_t *ops;

@@ -1,6 +1,7 @@
 /* mx_send against a scripted HTTP server in a thread of the test process:
  * what is sent (auth, query, body), what is captured, 429 handling,
- * redirects, transport errors and the schema check. */
+ * redirects, transport errors, what the observer is told, and the harness's
+ * schema check through it. */
 #include <arpa/inet.h>
 #include <criterion/criterion.h>
 #include <netinet/in.h>
@@ -13,6 +14,7 @@
 #include <unistd.h>
 
 #include "mx_client.h"
+#include "mx_crosscut.h"
 #include "mx_env.h"
 
 #define MAX_SCRIPT 8
@@ -95,6 +97,11 @@ static void start(int n, ...) {
     pthread_create(&srv.thread, NULL, on_serve, NULL);
 }
 
+/* The harness's judgement of every exchange (transcript and schema). */
+static const struct mx_client_observer harness_observer = {
+    .on_exchange = mx_crosscut_on_exchange,
+};
+
 static void init(void) {
     static char dir[4096];
     const char *slash = strrchr(__FILE__, '/');
@@ -105,6 +112,8 @@ static void init(void) {
     setenv("MXDEV_REPORT_DIR", "/tmp/mxdev-test-client-reports", 1);
     unsetenv("MXDEV_SPEC_DIR");
     unsetenv("MXDEV_RETRY_BUDGET_MS");
+    mx_client_set_config(mx_env_client_config);
+    mx_client_set_observer(&harness_observer);
 }
 
 static void fini(void) {
@@ -195,6 +204,74 @@ Test(client, no_retry_and_budget_return_the_429) {
     pthread_join(srv.thread, NULL);
     cr_expect_eq(r->status, 429);
     cr_expect_eq(r->retries, 0);
+}
+
+/* What the observer was told. */
+static struct {
+    int attempts, exchanges, responses, rate_limits;
+    long last_status;
+    char sent_path[256];
+    long wait_ms;
+} seen;
+
+static void on_attempt(const char *method, const char *path, const char *body,
+                       long status) {
+    (void)method, (void)path, (void)body;
+    seen.attempts++;
+    seen.last_status = status;
+}
+
+static void on_exchange(const struct mx_req *req, const char *sent_path, const char *body,
+                        struct mx_resp *r) {
+    (void)req, (void)body, (void)r;
+    seen.exchanges++;
+    snprintf(seen.sent_path, sizeof(seen.sent_path), "%s", sent_path);
+}
+
+static void on_rate_limit(const char *method, const char *path, const struct mx_resp *r,
+                          long wait_ms, const char *why) {
+    (void)method, (void)path, (void)r, (void)why;
+    seen.rate_limits++;
+    seen.wait_ms = wait_ms;
+}
+
+static void on_response(const struct mx_req *req, const struct mx_resp *r) {
+    (void)req, (void)r;
+    seen.responses++;
+}
+
+static const struct mx_client_observer counting = {
+    .on_attempt = on_attempt,
+    .on_exchange = on_exchange,
+    .on_rate_limit = on_rate_limit,
+    .on_response = on_response,
+};
+
+Test(client, observer_sees_every_attempt_and_each_exchange_once) {
+    mx_client_set_observer(&counting);
+    start(2, reply(429, "Retry-After: 0\r\n", "{\"errcode\":\"M_LIMIT_EXCEEDED\"}"),
+          reply(200, "", "{}"));
+    MX_SEND(.method = "GET", .path = "/x", .token = "t", .token_in = MX_TOKEN_QUERY);
+    pthread_join(srv.thread, NULL);
+    cr_expect_eq(seen.attempts, 2);
+    cr_expect_eq(seen.last_status, 200);
+    cr_expect_eq(seen.exchanges, 1);
+    cr_expect_eq(seen.responses, 1);
+    cr_expect_eq(seen.rate_limits, 0);
+    cr_expect_str_eq(seen.sent_path, "/x?access_token=t");
+    close(srv.fd);
+
+    /* Not recording: attempts and an unaffordable wait only. */
+    mx_client_set_recording(false);
+    start(1, reply(429, "Retry-After: 3600\r\n", "{\"errcode\":\"M_LIMIT_EXCEEDED\"}"));
+    MX_SEND(.method = "GET", .path = "/x");
+    pthread_join(srv.thread, NULL);
+    mx_client_set_recording(true);
+    cr_expect_eq(seen.attempts, 3);
+    cr_expect_eq(seen.exchanges, 1);
+    cr_expect_eq(seen.responses, 1);
+    cr_expect_eq(seen.rate_limits, 1);
+    cr_expect_eq(seen.wait_ms, 3600000L);
 }
 
 Test(client, redirects_are_reported_not_followed) {

@@ -443,7 +443,10 @@ int main(int argc, char **argv) {
     mx_env_reload();
     mx_redact_secret(SECRET);
 
-    mx_catalog_ensure();
+    if (mx_catalog_ensure(err, sizeof(err)) < 0) {
+        fprintf(stderr, "requirement catalogue: %s\n", err);
+        return 2;
+    }
 
     tests = criterion_initialize();
     if (mx_report_init(&cfg, err, sizeof(err)) < 0) {

@@ -8,6 +8,7 @@
 
 #include "mx_match.h"
 #include "mx_schema.h"
+#include "mx_schema_select.h"
 
 static void init(void) {
     static char dir[4096];
