@@ -34,6 +34,8 @@
 set -euo pipefail
 
 here=$(cd "$(dirname "$0")/../.." && pwd)
+# shellcheck source=scripts/listen.sh
+source "$here/scripts/listen.sh"
 build=${1:-$here/build}
 bin=${MOCK_BIN:-$build/mock/mock-homeserver}
 seconds=${BENCH_SECONDS:-10}
@@ -66,25 +68,11 @@ trap cleanup EXIT
 # start_mock NAME ARGS...: starts the mock, sets mock_pid and mock_url from its
 # first stdout line ("listening on http://127.0.0.1:PORT").
 start_mock() {
-    local name=$1 fifo fd line
+    local name=$1
     shift
-    fifo=$tmp/$name.stdout
-    mkfifo "$fifo"
-    "$bin" --listen 127.0.0.1:0 "$@" >"$fifo" &
-    mock_pid=$!
+    listen_start "$bin" --listen 127.0.0.1:0 "$@" || die "$name: $listen_error"
+    mock_pid=$listen_pid mock_url=$listen_url
     pids+=("$mock_pid")
-    exec {fd}<"$fifo"
-    if ! read -r -t 10 -u "$fd" line; then
-        die "$name: the mock printed no listening line within 10 s"
-    fi
-    case "$line" in
-        "listening on http://"*) mock_url=${line#listening on } ;;
-        *) die "$name: unexpected first line: $line" ;;
-    esac
-    # Keep reading its stdout so that later output can never block it.
-    cat <&"$fd" >/dev/null &
-    pids+=("$!")
-    exec {fd}<&-
 }
 
 # register URL USER PASSWORD: prints the new user's access token.
