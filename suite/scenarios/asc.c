@@ -18,6 +18,7 @@
 #include "mx_assert.h"
 #include "mx_client.h"
 #include "mx_crosscut.h"
+#include "mx_expect.h"
 #include "mx_session.h"
 #include "mx_variants.h"
 
@@ -36,19 +37,6 @@ static const struct mx_resp *as_put(const struct mx_user *u, const char *id,
 static const struct mx_resp *as_get(const struct mx_user *u, const char *path) {
     return MX_SEND(.method = "GET", .path = path, .appservice = true,
                    .assert_user = u->user_id);
-}
-
-/* A string member of the response body equals expected. */
-static void expect_member(const struct mx_resp *r, const char *key,
-                          const char *expected) {
-    struct mx_error err = {{0}};
-    int rc = -1;
-
-    if (r->json != NULL)
-        rc = mx_match_string_member(r->json, key, expected, &err);
-    else
-        mx_error_set(&err, "no JSON body; expected \"%s\": \"%s\"", key, expected);
-    mx_expect_that(rc == 0, r, "%s", err.text);
 }
 
 /* GET /devices/{id} of a device the listing shows under exactly id: reading
@@ -121,7 +109,7 @@ Test(asc, ASC_VISIBLE,
                        id, listed_name != NULL ? listed_name : "(none)", name);
     r = as_get(u, mx_path(MX_V3 "/devices/%s", id));
     expect_read_back(r, id);
-    expect_member(r, "display_name", name);
+    mx_expect_member(r, "display_name", name, NULL);
 }
 
 /* spec: v1.17 #put_matrixclientv3devicesdeviceid: "It MUST return a 200 HTTP
@@ -141,7 +129,7 @@ Test(asc, ASC_UPDATE,
     mx_assert_status(r, 200);
     r = as_get(u, mx_path(MX_V3 "/devices/%s", id));
     mx_assert_status(r, 200);
-    expect_member(r, "display_name", name);
+    mx_expect_member(r, "display_name", name, NULL);
 }
 
 /* spec: v1.17 #put_matrixclientv3devicesdeviceid: "regular clients may only
@@ -205,8 +193,8 @@ Test(asc, ASC_MASQUERADE,
     r = MX_SEND(.method = "GET", .path = mx_path(MX_V3 "/account/whoami"),
                 .appservice = true, .assert_user = u->user_id, .assert_device = id);
     mx_assert_status(r, 200);
-    expect_member(r, "user_id", u->user_id);
-    expect_member(r, "device_id", id);
+    mx_expect_member(r, "user_id", u->user_id, NULL);
+    mx_expect_member(r, "device_id", id, NULL);
 }
 
 /* spec: v1.17 application-service-api #identity-assertion: a device_id the

@@ -18,6 +18,7 @@
 #include "mx_assert.h"
 #include "mx_client.h"
 #include "mx_crosscut.h"
+#include "mx_expect.h"
 #include "mx_session.h"
 
 TestSuite(asd, .init = mx_test_init, .fini = mx_test_fini);
@@ -30,18 +31,8 @@ static const struct mx_resp *as_send(const char *method, const char *path,
                    .assert_user = u->user_id, .body = body);
 }
 
-/* The device is gone for u: GET /devices/{id} no longer shows it and the
- * list does not hold it. */
-static void expect_gone(const struct mx_user *u, const char *device_id) {
-    mx_expect_that(!mx_device_present(u, device_id), NULL,
-                   "device %s of %s is still there after the application service's "
-                   "deletion answered 200",
-                   device_id, u->user_id);
-    mx_expect_that(!mx_devices_contains(mx_list_devices(u), device_id, NULL), NULL,
-                   "device %s of %s is still in GET /devices after the application "
-                   "service's deletion answered 200",
-                   device_id, u->user_id);
-}
+/* What deleted the devices, for the messages of mx_expect_device_gone. */
+#define AS_DELETION "the application service's deletion"
 
 /* spec: v1.17 #delete_matrixclientv3devicesdeviceid: no UIA when used by an
  * application service; the device is deleted. */
@@ -59,7 +50,7 @@ Test(asd, ASD_DELETE,
     mx_as_put_device(u, id, "mxdev asd delete");
     r = as_send("DELETE", mx_path(MX_V3 "/devices/%s", id), u, body);
     mx_assert_status(r, 200);
-    expect_gone(u, id);
+    mx_expect_device_gone(u, id, AS_DELETION);
 }
 
 /* spec: v1.17 #post_matrixclientv3delete_devices: no UIA when used by an
@@ -90,8 +81,8 @@ Test(asd, ASD_BULK,
                     "listed devices (%s, %s)",
                     a, b);
     } else {
-        expect_gone(u, a);
-        expect_gone(u, b);
+        mx_expect_device_gone(u, a, AS_DELETION);
+        mx_expect_device_gone(u, b, AS_DELETION);
     }
     mx_expect_that(mx_device_present(u, keep), NULL,
                    "device %s was not in the deletion list but is gone", keep);

@@ -16,33 +16,15 @@
 
 #include "mx_assert.h"
 #include "mx_client.h"
+#include "mx_expect.h"
 #include "mx_session.h"
 
 TestSuite(del, .init = mx_test_init, .fini = mx_test_fini);
 
-/* The device is gone for u: GET /devices/{id} no longer shows it and the
- * list does not hold it. */
-static void expect_gone(const struct mx_user *u, const char *device_id) {
-    mx_expect_that(!mx_device_present(u, device_id), NULL,
-                   "device %s is still there after the deletion answered 200", device_id);
-    mx_expect_that(!mx_devices_contains(mx_list_devices(u), device_id, NULL), NULL,
-                   "device %s is still in GET /devices after the deletion answered 200",
-                   device_id);
-}
-
 /* The device still exists and its token still works. */
 static void expect_alive(const struct mx_user *dev) {
-    const struct mx_resp *r =
-        MX_SEND(.method = "GET", .path = mx_path(MX_V3 "/account/whoami"), .as = dev);
-
-    mx_expect_that(r->status == 200, r,
-                   "the token of device %s of %s no longer works (expected whoami to "
-                   "answer 200)",
-                   dev->device_id, dev->user_id);
-    if (r->status == 200)
-        mx_expect_that(mx_device_present(dev, dev->device_id), NULL,
-                       "device %s of %s is gone for its owner", dev->device_id,
-                       dev->user_id);
+    if (mx_expect_token_works(dev, "the deletion was not to touch it"))
+        mx_expect_device_kept(dev, dev->device_id, "the deletion was not to touch it");
 }
 
 /* Status of a request whose outcome is not the point of the check: any
@@ -65,7 +47,7 @@ Test(del, DEL_IDEMPOTENT,
     alice = mx_user_new();
     dev = mx_login(alice, NULL, NULL);
     mx_delete_device_uia(alice, dev->device_id);
-    expect_gone(alice, dev->device_id);
+    mx_expect_device_gone(alice, dev->device_id, "the deletion");
     r = mx_send_uia(alice, "DELETE", mx_path(MX_V3 "/devices/%s", dev->device_id), NULL,
                     NULL);
     mx_assert_status(r, 200);
@@ -126,8 +108,8 @@ Test(del, BULK_DELETE,
     d2 = mx_login(alice, NULL, NULL);
     ids = mx_arena_keep_json(json_pack("[ss]", d1->device_id, d2->device_id));
     mx_delete_devices_uia(alice, ids);
-    expect_gone(alice, d1->device_id);
-    expect_gone(alice, d2->device_id);
+    mx_expect_device_gone(alice, d1->device_id, "the deletion");
+    mx_expect_device_gone(alice, d2->device_id, "the deletion");
     expect_alive(alice);
 }
 
@@ -180,7 +162,7 @@ Test(del, BULK_MIXED,
     r = mx_send_uia(alice, "POST", mx_path(MX_V3 "/delete_devices"),
                     mx_arena_keep_json(json_pack("{s:O}", "devices", ids)), NULL);
     mx_assert_status(r, 200);
-    expect_gone(alice, dev->device_id);
+    mx_expect_device_gone(alice, dev->device_id, "the deletion");
     expect_alive(alice);
 }
 

@@ -16,7 +16,7 @@
 #include "mx_assert.h"
 #include "mx_client.h"
 #include "mx_env.h"
-#include "mx_match.h"
+#include "mx_expect.h"
 #include "mx_redact.h"
 #include "mx_session.h"
 
@@ -32,10 +32,7 @@ Test(get, GET_OK,
         MX_SEND(.method = "GET", .path = mx_path(MX_V3 "/devices/%s", d->device_id),
                 .as = u);
     mx_assert_status(r, 200);
-    struct mx_error id_err = {{0}};
-    mx_expect_that(mx_match_string_member(r->json, "device_id", d->device_id, &id_err) ==
-                       0,
-                   r, "%s", id_err.text);
+    mx_expect_member(r, "device_id", d->device_id, NULL);
 }
 
 /* spec: v1.17 #get_matrixclientv3devicesdeviceid -- 404 when the user has no
@@ -139,10 +136,10 @@ static void expect_addressed(const struct mx_user *as, bool appservice, const ch
     if (r->status != 200) {
         return;
     }
-    struct mx_error err = {{0}};
-    mx_expect_that(mx_match_string_member(r->json, "device_id", id, &err) == 0, r,
-                   "GET on the percent-encoded path did not return the device \"%s\": %s",
-                   id, err.text);
+    mx_expect_member(
+        r, "device_id", id,
+        mx_arena_printf(
+            "GET on the percent-encoded path did not return the device \"%s\"", id));
 }
 
 /* spec: v1.17 #get_matrixclientv3devicesdeviceid -- deviceId is a path

@@ -25,6 +25,7 @@
 #include "mx_client.h"
 #include "mx_crosscut.h"
 #include "mx_env.h"
+#include "mx_expect.h"
 #include "mx_session.h"
 
 TestSuite(tok, .init = mx_test_init, .fini = mx_test_fini);
@@ -91,22 +92,8 @@ static void expect_token_dead(const struct mx_user *who) {
                    who->device_id);
 }
 
-/* who's token still works and still names its device. */
-static void expect_token_alive(const struct mx_user *who) {
-    const struct mx_resp *r =
-        MX_SEND(.method = "GET", .path = mx_path(MX_V3 "/account/whoami"), .as = who);
-    const char *device;
-
-    mx_expect_that(r->status == 200, r,
-                   "the token of device %s should keep working (expected whoami to "
-                   "answer 200)",
-                   who->device_id);
-    if (r->status != 200)
-        return;
-    device = json_string_value(json_object_get(r->json, "device_id"));
-    mx_expect_that(device != NULL && strcmp(device, who->device_id) == 0, r,
-                   "whoami should still name device %s", who->device_id);
-}
+/* Why a token checked with mx_expect_token_alive should work. */
+#define NOT_DELETED "its device was not deleted"
 
 /* spec: v1.17 #delete_matrixclientv3devicesdeviceid: deletion "invalidates
  * any access token associated with" the device; such a token is unknown (401
@@ -165,8 +152,8 @@ Test(tok, TOK_OTHERS_KEEP,
     d1 = mx_login(alice, NULL, NULL);
     d2 = mx_login(alice, NULL, NULL);
     mx_delete_device_uia(alice, d1->device_id);
-    expect_token_alive(alice);
-    expect_token_alive(d2);
+    mx_expect_token_alive(alice, NOT_DELETED);
+    mx_expect_token_alive(d2, NOT_DELETED);
 }
 
 /* spec: v1.17 #delete_matrixclientv3devicesdeviceid: a device may delete
@@ -209,7 +196,7 @@ Test(tok, TOK_BULK,
     mx_delete_devices_uia(alice, ids);
     expect_token_dead(d1);
     expect_token_dead(d2);
-    expect_token_alive(alice);
+    mx_expect_token_alive(alice, NOT_DELETED);
 }
 
 /* spec: v1.17 #delete_matrixclientv3devicesdeviceid: deletion by an
@@ -229,7 +216,7 @@ Test(tok, TOK_AS_DELETE,
     if (d == NULL)
         mx_skip(why != NULL ? why : "the server gives namespace users no token");
     /* Precondition: the token works before the deletion. */
-    expect_token_alive(d);
+    mx_expect_token_alive(d, NOT_DELETED);
     r = MX_SEND(.method = "DELETE", .path = mx_path(MX_V3 "/devices/%s", d->device_id),
                 .appservice = true, .assert_user = u->user_id, .body = body);
     if (r->status != 200)

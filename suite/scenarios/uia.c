@@ -20,6 +20,7 @@
 
 #include "mx_assert.h"
 #include "mx_client.h"
+#include "mx_expect.h"
 #include "mx_session.h"
 #include "mx_variants.h"
 
@@ -73,25 +74,11 @@ static const struct mx_resp *open_challenge(enum del_endpoint ep, const struct m
 /* The refused deletion left the victim alone: still there for its owner,
  * and its token still works. */
 static void expect_intact(const struct mx_user *owner, const struct mx_user *victim) {
-    const struct mx_resp *r;
+    const char *because = "its deletion was refused, and a request without completed "
+                          "UIA must not delete anything";
 
-    mx_expect_that(mx_device_present(owner, victim->device_id), NULL,
-                   "device %s is gone after a refused deletion; a request without "
-                   "completed UIA must not delete anything",
-                   victim->device_id);
-    r = MX_SEND(.method = "GET", .path = mx_path(MX_V3 "/account/whoami"), .as = victim);
-    mx_expect_that(r->status == 200, r,
-                   "the token of device %s stopped working although its deletion was "
-                   "refused (expected whoami to answer 200)",
-                   victim->device_id);
-    if (r->status == 200) {
-        mx_expect_that(
-            json_is_string(json_object_get(r->json, "device_id")) &&
-                strcmp(json_string_value(json_object_get(r->json, "device_id")),
-                       victim->device_id) == 0,
-            r, "whoami with the surviving device's token should name device %s",
-            victim->device_id);
-    }
+    mx_expect_device_kept(owner, victim->device_id, because);
+    mx_expect_token_alive(victim, because);
 }
 
 /* Whether any offered flow lists stage. */
