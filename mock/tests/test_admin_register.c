@@ -104,6 +104,17 @@ static unsigned post(const char *nonce, const char *user, const char *password,
     return status;
 }
 
+/* post() with a fresh nonce and the right MAC for it. */
+static unsigned post_signed(const char *user, const char *password, bool admin,
+                            json_t **json) {
+    char *nonce = get_nonce();
+    char mac[41];
+    mac_of(SECRET, nonce, user, password, admin, mac);
+    unsigned status = post(nonce, user, password, admin, mac, json);
+    free(nonce);
+    return status;
+}
+
 Test(admin, good_mac_registers_and_logs_in) {
     char *nonce = get_nonce();
     cr_expect_eq(strlen(nonce), 32);
@@ -127,15 +138,12 @@ Test(admin, good_mac_registers_and_logs_in) {
 }
 
 Test(admin, admin_flag_is_part_of_the_mac) {
+    json_t *j = NULL;
+    cr_expect_eq(post_signed("root", "pw", true, &j), 200);
+    json_decref(j);
+    /* The same MAC does not pass for "notadmin". */
     char *nonce = get_nonce();
     char mac[41];
-    mac_of(SECRET, nonce, "root", "pw", true, mac);
-    json_t *j = NULL;
-    cr_expect_eq(post(nonce, "root", "pw", true, mac, &j), 200);
-    json_decref(j);
-    free(nonce);
-    /* The same MAC does not pass for "notadmin". */
-    nonce = get_nonce();
     mac_of(SECRET, nonce, "root2", "pw", true, mac);
     cr_expect_eq(post(nonce, "root2", "pw", false, mac, &j), 403);
     json_decref(j);
@@ -230,25 +238,15 @@ Test(admin, many_nonces_outstanding) {
 }
 
 Test(admin, taken_name_and_namespace) {
-    char *nonce = get_nonce();
-    char mac[41];
-    mac_of(SECRET, nonce, "frank", "pw", false, mac);
     json_t *j = NULL;
-    cr_assert_eq(post(nonce, "frank", "pw", false, mac, &j), 200);
+    cr_assert_eq(post_signed("frank", "pw", false, &j), 200);
     json_decref(j);
-    free(nonce);
-    nonce = get_nonce();
-    mac_of(SECRET, nonce, "frank", "pw", false, mac);
-    cr_expect_eq(post(nonce, "frank", "pw", false, mac, &j), 400);
+    cr_expect_eq(post_signed("frank", "pw", false, &j), 400);
     cr_expect_str_eq(errcode(j), "M_USER_IN_USE");
     json_decref(j);
-    free(nonce);
-    nonce = get_nonce();
-    mac_of(SECRET, nonce, "_mxdevconf_x", "pw", false, mac);
-    cr_expect_eq(post(nonce, "_mxdevconf_x", "pw", false, mac, &j), 400);
+    cr_expect_eq(post_signed("_mxdevconf_x", "pw", false, &j), 400);
     cr_expect_str_eq(errcode(j), "M_EXCLUSIVE");
     json_decref(j);
-    free(nonce);
 }
 
 Test(admin, missing_fields_400) {
@@ -288,10 +286,6 @@ Test(admin, no_registration_refuses_clients_not_appservices) {
                  200);
     json_decref(j);
     /* Shared-secret registration stays open. */
-    char *nonce = get_nonce();
-    char mac[41];
-    mac_of(SECRET, nonce, "gina", "pw", false, mac);
-    cr_expect_eq(post(nonce, "gina", "pw", false, mac, &j), 200);
+    cr_expect_eq(post_signed("gina", "pw", false, &j), 200);
     json_decref(j);
-    free(nonce);
 }
