@@ -67,7 +67,7 @@ print(json.dumps({"deviation": name, "version": version, "result": result,
                   "blocked": len(blocked)}))
 PY
 }
-export -f run_one
+export -f run_one listen_start
 export MOCK SUITE AS_REG work
 # A deviation runs at the spec version where its rules apply: 1.17 unless
 # every requirement it breaks starts later (1.20) or ended earlier (1.16).
