@@ -18,18 +18,10 @@
 #include "mx_assert.h"
 #include "mx_client.h"
 #include "mx_crosscut.h"
-#include "mx_expect.h"
+#include "mx_scenario.h"
 #include "mx_session.h"
 
 TestSuite(asd, .init = mx_test_init, .fini = mx_test_fini);
-
-/* A request by the application service acting as u; body borrowed, may be
- * NULL. */
-static const struct mx_resp *as_send(const char *method, const char *path,
-                                     const struct mx_user *u, json_t *body) {
-    return MX_SEND(.method = method, .path = path, .appservice = true,
-                   .assert_user = u->user_id, .body = body);
-}
 
 /* What deleted the devices, for the messages of mx_expect_device_gone. */
 #define AS_DELETION "the application service's deletion"
@@ -45,10 +37,8 @@ Test(asd, ASD_DELETE,
     const struct mx_resp *r;
     json_t *body = mx_arena_keep_json(json_object());
 
-    mx_require_appservice();
-    u = mx_as_user_new();
-    mx_as_put_device(u, id, "mxdev asd delete");
-    r = as_send("DELETE", mx_path(MX_V3 "/devices/%s", id), u, body);
+    u = mx_as_user_with_device(id, "mxdev asd delete");
+    r = mx_as_send("DELETE", mx_path(MX_V3 "/devices/%s", id), u, NULL, body);
     mx_assert_status(r, 200);
     mx_expect_device_gone(u, id, AS_DELETION);
 }
@@ -66,12 +56,10 @@ Test(asd, ASD_BULK,
     const struct mx_resp *r;
     json_t *body = mx_arena_keep_json(json_pack("{s:[ss]}", "devices", a, b));
 
-    mx_require_appservice();
-    u = mx_as_user_new();
-    mx_as_put_device(u, a, "mxdev asd bulk a");
+    u = mx_as_user_with_device(a, "mxdev asd bulk a");
     mx_as_put_device(u, b, "mxdev asd bulk b");
     mx_as_put_device(u, keep, "mxdev asd bulk keep");
-    r = as_send("POST", mx_path(MX_V3 "/delete_devices"), u, body);
+    r = mx_as_send("POST", mx_path(MX_V3 "/delete_devices"), u, NULL, body);
     mx_assert_status(r, 200);
     /* Only some of the listed devices gone: the bulk semantics broke
      * (BULK-DELETE), not the application service's exemption from UIA. */
@@ -100,25 +88,20 @@ Test(asd, ASD_GONE,
     const struct mx_resp *r;
     json_t *body = mx_arena_keep_json(json_object());
 
-    mx_require_appservice();
-    u = mx_as_user_new();
-    mx_as_put_device(u, id, "mxdev asd gone");
+    u = mx_as_user_with_device(id, "mxdev asd gone");
     /* Preconditions: the device could be asserted while it existed, and the
      * application service could delete it. */
-    r = MX_SEND(.method = "GET", .path = mx_path(MX_V3 "/account/whoami"),
-                .appservice = true, .assert_user = u->user_id, .assert_device = id);
+    r = mx_as_send("GET", mx_path(MX_V3 "/account/whoami"), u, id, NULL);
     if (r->status != 200)
         mx_block(r, "ASC-MASQUERADE", "the application service cannot assert device %s",
                  id);
-    r = as_send("DELETE", mx_path(MX_V3 "/devices/%s", id), u, body);
+    r = mx_as_send("DELETE", mx_path(MX_V3 "/devices/%s", id), u, NULL, body);
     if (r->status != 200)
         mx_block(r, "ASD-DELETE", "the application service cannot delete device %s", id);
-    r = MX_SEND(.method = "GET", .path = mx_path(MX_V3 "/account/whoami"),
-                .appservice = true, .assert_user = u->user_id, .assert_device = id);
+    r = mx_as_send("GET", mx_path(MX_V3 "/account/whoami"), u, id, NULL);
     mx_assert_error(r, 400);
     mx_expect_errcode(r, "M_UNKNOWN_DEVICE");
-    r = MX_SEND(.method = "GET", .path = mx_path(MX_V3 "/devices"), .appservice = true,
-                .assert_user = u->user_id, .assert_device = id);
+    r = mx_as_send("GET", mx_path(MX_V3 "/devices"), u, id, NULL);
     mx_assert_error(r, 400);
     mx_expect_errcode(r, "M_UNKNOWN_DEVICE");
 }
@@ -131,9 +114,7 @@ static void user_still_uia(bool bulk) {
     const struct mx_resp *r;
     json_t *body = NULL;
 
-    mx_require_legacy_login();
-    alice = mx_user_new();
-    victim = mx_login(alice, NULL, NULL);
+    victim = mx_user_and_device(&alice);
     if (bulk) {
         body = mx_arena_keep_json(json_pack("{s:[s]}", "devices", victim->device_id));
         r = MX_SEND(.method = "POST", .path = mx_path(MX_V3 "/delete_devices"),

@@ -16,7 +16,7 @@
 
 #include "mx_assert.h"
 #include "mx_client.h"
-#include "mx_expect.h"
+#include "mx_scenario.h"
 #include "mx_session.h"
 
 TestSuite(del, .init = mx_test_init, .fini = mx_test_fini);
@@ -43,9 +43,7 @@ Test(del, DEL_IDEMPOTENT,
     const struct mx_user *dev;
     const struct mx_resp *r;
 
-    mx_require_legacy_login();
-    alice = mx_user_new();
-    dev = mx_login(alice, NULL, NULL);
+    dev = mx_user_and_device(&alice);
     mx_delete_device_uia(alice, dev->device_id);
     mx_expect_device_gone(alice, dev->device_id, "the deletion");
     r = mx_send_uia(alice, "DELETE", mx_path(MX_V3 "/devices/%s", dev->device_id), NULL,
@@ -102,9 +100,7 @@ Test(del, BULK_DELETE,
     const struct mx_user *d2;
     json_t *ids = NULL;
 
-    mx_require_legacy_login();
-    alice = mx_user_new();
-    d1 = mx_login(alice, NULL, NULL);
+    d1 = mx_user_and_device(&alice);
     d2 = mx_login(alice, NULL, NULL);
     ids = mx_arena_keep_json(json_pack("[ss]", d1->device_id, d2->device_id));
     mx_delete_devices_uia(alice, ids);
@@ -124,9 +120,7 @@ Test(del, BULK_IDEMPOTENT,
     const struct mx_user *d2;
     json_t *ids = NULL;
 
-    mx_require_legacy_login();
-    alice = mx_user_new();
-    d1 = mx_login(alice, NULL, NULL);
+    d1 = mx_user_and_device(&alice);
     d2 = mx_login(alice, NULL, NULL);
     ids = mx_arena_keep_json(json_pack("[ss]", d1->device_id, d2->device_id));
     mx_delete_devices_uia(alice, ids);
@@ -148,9 +142,7 @@ Test(del, BULK_MIXED,
     const struct mx_user *dev;
     json_t *ids = NULL;
 
-    mx_require_legacy_login();
-    alice = mx_user_new();
-    dev = mx_login(alice, NULL, NULL);
+    dev = mx_user_and_device(&alice);
     keep_out = mx_login(alice, NULL, NULL);
     /* A mixed list is a question only once plain lists work (BULK-DELETE):
      * the already-deleted ID comes from such a deletion. */
@@ -177,9 +169,7 @@ Test(del, BULK_OTHER_USER,
     const struct mx_resp *r;
     json_t *body = NULL;
 
-    mx_require_legacy_login();
-    alice = mx_user_new();
-    own = mx_login(alice, NULL, NULL);
+    own = mx_user_and_device(&alice);
     bob = mx_user_new();
     body = mx_arena_keep_json(
         json_pack("{s:[ss]}", "devices", own->device_id, bob->device_id));
@@ -200,9 +190,7 @@ Test(del, BULK_MISSING,
     const struct mx_resp *r;
     json_t *body = mx_arena_keep_json(json_object());
 
-    mx_require_legacy_login();
-    alice = mx_user_new();
-    other = mx_login(alice, NULL, NULL);
+    other = mx_user_and_device(&alice);
     r = mx_send_uia(alice, "POST", mx_path(MX_V3 "/delete_devices"), body, NULL);
     mx_assert_error(r, 400);
     mx_expect_errcode(r, "M_BAD_JSON", "M_MISSING_PARAM");
@@ -226,9 +214,7 @@ Test(del, BULK_EMPTY,
     json_t *body = mx_arena_keep_json(json_pack("{s:[]}", "devices"));
     long first = 0;
 
-    mx_require_legacy_login();
-    alice = mx_user_new();
-    other = mx_login(alice, NULL, NULL);
+    other = mx_user_and_device(&alice);
     r = mx_send_uia(alice, "POST", mx_path(MX_V3 "/delete_devices"), body, &first);
     devices = mx_list_devices(alice);
     mx_observe("{\"devices\": []} answered %ld%s; final status %ld%s%s; both devices of "

@@ -17,7 +17,7 @@
 #include "mx_assert.h"
 #include "mx_client.h"
 #include "mx_crosscut.h"
-#include "mx_expect.h"
+#include "mx_scenario.h"
 #include "mx_session.h"
 #include "mx_variants.h"
 

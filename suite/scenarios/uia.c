@@ -20,7 +20,7 @@
 
 #include "mx_assert.h"
 #include "mx_client.h"
-#include "mx_expect.h"
+#include "mx_scenario.h"
 #include "mx_session.h"
 #include "mx_variants.h"
 
@@ -98,13 +98,6 @@ static bool stage_offered(const struct mx_resp *r, const char *stage) {
     return false;
 }
 
-/* A fresh user with a second device to delete. */
-static void fresh_pair(const struct mx_user **owner, const struct mx_user **victim) {
-    mx_require_legacy_login();
-    *owner = mx_user_new();
-    *victim = mx_login(*owner, NULL, NULL);
-}
-
 /* Declares one check and its two variants, one per deletion endpoint. */
 #define UIA_TEST(name, desc)                                                             \
     static void name##_on(enum del_endpoint ep);                                         \
@@ -129,7 +122,7 @@ UIA_TEST(UIA_CHALLENGE, "A deletion without auth gets 401 with a well-formed UIA
     const char *method = ep == EP_DELETE_DEVICE ? "DELETE" : "POST";
     static const char *const no_auth[] = {"auth", NULL};
 
-    fresh_pair(&alice, &victim);
+    victim = mx_user_and_device(&alice);
     path = ep == EP_DELETE_DEVICE ? mx_path(MX_V3 "/devices/%s", victim->device_id)
                                   : mx_path(MX_V3 "/delete_devices");
     vs = mx_request_variants(
@@ -156,7 +149,7 @@ UIA_TEST(UIA_NOTHING_DONE, "After the UIA 401 the device still exists and its to
     const struct mx_user *alice;
     const struct mx_user *victim;
 
-    fresh_pair(&alice, &victim);
+    victim = mx_user_and_device(&alice);
     open_challenge(ep, alice, victim->device_id);
     expect_intact(alice, victim);
 }
@@ -171,7 +164,7 @@ UIA_TEST(UIA_PASSWORD_FLOW, "For a password user one offered flow is exactly "
     struct mx_error err = {{0}};
     int rc;
 
-    fresh_pair(&alice, &victim);
+    victim = mx_user_and_device(&alice);
     r = open_challenge(ep, alice, victim->device_id);
     if (!json_is_array(json_object_get(r->json, "flows")))
         mx_block(r, "UIA-CHALLENGE", "the UIA 401 lists no flows to judge");
@@ -189,7 +182,7 @@ UIA_TEST(UIA_WRONG_PASSWORD, "m.login.password with a wrong password gets 401 "
     const struct mx_resp *r;
     json_t *auth = NULL;
 
-    fresh_pair(&alice, &victim);
+    victim = mx_user_and_device(&alice);
     r = open_challenge(ep, alice, victim->device_id);
     auth = mx_arena_keep_json(
         mx_auth_password(alice, "mxdev-not-the-password", session_of(r)));
@@ -209,7 +202,7 @@ UIA_TEST(UIA_OTHER_USER, "m.login.password with another user's valid credentials
     const struct mx_resp *r;
     json_t *auth = NULL;
 
-    fresh_pair(&alice, &victim);
+    victim = mx_user_and_device(&alice);
     bob = mx_user_new();
     r = open_challenge(ep, alice, victim->device_id);
     auth = mx_arena_keep_json(mx_auth_password(bob, bob->password, session_of(r)));
@@ -231,7 +224,7 @@ UIA_TEST(UIA_NOT_OFFERED, "An auth type that is in no offered flow gets 401 and 
     const char *type = "m.login.dummy";
     json_t *auth = NULL;
 
-    fresh_pair(&alice, &victim);
+    victim = mx_user_and_device(&alice);
     r = open_challenge(ep, alice, victim->device_id);
     if (stage_offered(r, type))
         type = "m.login.mxdev_unknown_stage";
@@ -252,7 +245,7 @@ UIA_TEST(UIA_SUCCESS, "The correct password with the session gets 200 with a JSO
     const struct mx_resp *r;
     json_t *auth = NULL;
 
-    fresh_pair(&alice, &victim);
+    victim = mx_user_and_device(&alice);
     r = open_challenge(ep, alice, victim->device_id);
     auth = mx_arena_keep_json(mx_auth_password(alice, alice->password, session_of(r)));
     r = send_delete(ep, alice, victim->device_id, auth);
@@ -275,7 +268,7 @@ UIA_TEST(UIA_SESSION_ECHO, "The session stays the same across a failed and the "
     json_t *wrong = NULL;
     json_t *right = NULL;
 
-    fresh_pair(&alice, &victim);
+    victim = mx_user_and_device(&alice);
     r = open_challenge(ep, alice, victim->device_id);
     session = session_of(r);
     if (session == NULL) {
@@ -312,7 +305,7 @@ UIA_TEST(UIA_SESSION_BOUND, "A UIA session opened to delete device A cannot comp
     const char *session;
     json_t *auth = NULL;
 
-    fresh_pair(&alice, &dev_a);
+    dev_a = mx_user_and_device(&alice);
     dev_b = mx_login(alice, NULL, NULL);
     r = open_challenge(ep, alice, dev_a->device_id);
     session = session_of(r);

@@ -1,10 +1,30 @@
-/* Shared expectations of the scenarios (mx_expect.h). */
-#include "mx_expect.h"
+/* What the scenario files share (mx_scenario.h). */
+#include "mx_scenario.h"
 
 #include <string.h>
 
 #include "mx_assert.h"
 #include "mx_match.h"
+
+const struct mx_user *mx_user_and_device(const struct mx_user **owner) {
+    mx_require_legacy_login();
+    *owner = mx_user_new();
+    return mx_login(*owner, NULL, NULL);
+}
+
+const struct mx_user *mx_as_user_with_device(const char *device_id, const char *name) {
+    const struct mx_user *u = mx_as_user_new();
+
+    mx_as_put_device(u, device_id, name);
+    return u;
+}
+
+const struct mx_resp *mx_as_send(const char *method, const char *path,
+                                 const struct mx_user *u, const char *device_id,
+                                 json_t *body) {
+    return MX_SEND(.method = method, .path = path, .appservice = true,
+                   .assert_user = u->user_id, .assert_device = device_id, .body = body);
+}
 
 void mx_expect_device_gone(const struct mx_user *u, const char *device_id,
                            const char *after) {
