@@ -66,6 +66,16 @@ static const char *errcode(json_t *j) {
     return json_string_value(json_object_get(j, "errcode"));
 }
 
+/* One request (call()) that must be refused with status and errcode code. */
+static void expect_refused(const char *method, const char *uri, const char *body,
+                           unsigned status, const char *code) {
+    json_t *j = NULL;
+    cr_expect_eq(call(method, uri, NULL, body, &j), status, "%s %s %s", method, uri,
+                 body ? body : "");
+    cr_expect_str_eq(errcode(j), code, "%s %s %s", method, uri, body ? body : "");
+    json_decref(j);
+}
+
 /* A nonce from GET; new malloc'd string. */
 static char *get_nonce(void) {
     json_t *j = NULL;
@@ -250,34 +260,21 @@ Test(admin, taken_name_and_namespace) {
 }
 
 Test(admin, missing_fields_400) {
-    json_t *j = NULL;
-    cr_expect_eq(call("POST", ADMIN, NULL, "{\"nonce\":\"x\"}", &j), 400);
-    cr_expect_str_eq(errcode(j), "M_MISSING_PARAM");
-    json_decref(j);
-    cr_expect_eq(call("POST", ADMIN, NULL, "{\"nonce\":1}", &j), 400);
-    cr_expect_str_eq(errcode(j), "M_BAD_JSON");
-    json_decref(j);
+    expect_refused("POST", ADMIN, "{\"nonce\":\"x\"}", 400, "M_MISSING_PARAM");
+    expect_refused("POST", ADMIN, "{\"nonce\":1}", 400, "M_BAD_JSON");
 }
 
 Test(admin, absent_without_shared_secret) {
     state.shared_secret = NULL;
-    json_t *j = NULL;
-    cr_expect_eq(call("GET", ADMIN, NULL, NULL, &j), 404);
-    cr_expect_str_eq(errcode(j), "M_UNRECOGNIZED");
-    json_decref(j);
-    cr_expect_eq(call("POST", ADMIN, NULL, "{}", &j), 404);
-    cr_expect_str_eq(errcode(j), "M_UNRECOGNIZED");
-    json_decref(j);
+    expect_refused("GET", ADMIN, NULL, 404, "M_UNRECOGNIZED");
+    expect_refused("POST", ADMIN, "{}", 404, "M_UNRECOGNIZED");
 }
 
 Test(admin, no_registration_refuses_clients_not_appservices) {
     state.registration_disabled = true;
+    expect_refused("POST", "/_matrix/client/v3/register",
+                   "{\"username\":\"gina\",\"password\":\"pw\"}", 403, "M_FORBIDDEN");
     json_t *j = NULL;
-    cr_expect_eq(call("POST", "/_matrix/client/v3/register", NULL,
-                      "{\"username\":\"gina\",\"password\":\"pw\"}", &j),
-                 403);
-    cr_expect_str_eq(errcode(j), "M_FORBIDDEN");
-    json_decref(j);
     cr_expect_eq(call("POST", "/_matrix/client/v3/register",
                       "mxdev_as_token_for_the_bundled_mock_only",
                       "{\"type\":\"m.login.application_service\","
