@@ -9,6 +9,8 @@ set -euo pipefail
 
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 build_dir=${MXDEV_BUILD_DIR:-$here/build}
+# shellcheck source=scripts/listen.sh
+source "$here/scripts/listen.sh"
 
 # Debian packages needed to build and run the suite, and those the self-test adds.
 run_pkgs=(cmake make gcc pkg-config libcurl4-openssl-dev libjansson-dev libcriterion-dev
@@ -155,20 +157,9 @@ stop_mock() {
 
 # Starts the mock on a kernel-chosen port; sets mock_url. Extra args go to the mock.
 start_mock() {
-    local fifo line
-    fifo=$(mktemp -u) && mkfifo "$fifo"
-    "$build_dir/mock/mock-homeserver" --listen 127.0.0.1:0 "$@" >"$fifo" &
-    mock_pid=$!
-    # The first line names the port; reading it is the wait for readiness.
-    if ! read -r -t 10 line <"$fifo"; then
-        rm -f "$fifo"
-        die "the mock did not start (no 'listening on' line within 10 s)"
-    fi
-    rm -f "$fifo"
-    case "$line" in
-        "listening on http://"*) mock_url=${line#listening on } ;;
-        *) die "unexpected first line from the mock: $line" ;;
-    esac
+    listen_start "$build_dir/mock/mock-homeserver" --listen 127.0.0.1:0 "$@" ||
+        die "the mock did not start: $listen_error"
+    mock_pid=$listen_pid mock_url=$listen_url
 }
 
 mode=suite

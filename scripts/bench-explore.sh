@@ -14,6 +14,8 @@
 set -euo pipefail
 
 here=$(cd "$(dirname "$0")/.." && pwd)
+# shellcheck source=scripts/listen.sh
+source "$here/scripts/listen.sh"
 build=${1:-$here/build}
 steps=${BENCH_STEPS:-2000}
 runs=${BENCH_RUNS:-5}
@@ -39,12 +41,9 @@ walls=()
 printf 'explore-run --steps %s against the mock (spec %s, application service on)\n' \
     "$steps" "$spec"
 for seed in $(seq 1 "$runs"); do
-    mkfifo "$work/fifo"
-    "$mock" --appservice "$as_reg" --spec-version "$spec" >"$work/fifo" &
-    pid=$!
-    read -r -t 10 line <"$work/fifo" || die "the mock did not start"
-    rm -f "$work/fifo"
-    url=${line#listening on }
+    listen_start "$mock" --appservice "$as_reg" --spec-version "$spec" ||
+        die "the mock did not start: $listen_error"
+    pid=$listen_pid url=$listen_url
     start=$(date +%s%N)
     status=0
     MXDEV_HOMESERVER=$url MXDEV_SPEC_VERSION=$spec MXDEV_AS_AVAILABLE=1 \

@@ -21,6 +21,8 @@
 set -euo pipefail
 
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+# shellcheck source=scripts/listen.sh
+source "$here/scripts/listen.sh"
 build_dir=${MXDEV_BUILD_DIR:-$here/build}
 if [ $# -gt 0 ] && [ "${1#--}" = "$1" ]; then
     build_dir=$1
@@ -88,23 +90,12 @@ trap 'exit 130' INT TERM
 # The seed: one account whose devices are the ones the examples show.
 "$tool" --spec-dir "$spec_dir" --write-seed "$work/seed.json" || exit 2
 
-fifo=$work/mock.fifo
-mkfifo "$fifo"
-"$mock" --listen 127.0.0.1:0 --spec-version "$mock_version" --seed "$work/seed.json" \
-    ${mock_args[@]+"${mock_args[@]}"} >"$fifo" 2>"$work/mock.stderr" &
-mock_pid=$!
-exec 3<"$fifo"
-# The first line names the port; reading it is the wait for readiness.
-if ! read -r -t 10 line <&3; then
+if ! listen_start "$mock" --listen 127.0.0.1:0 --spec-version "$mock_version" \
+    --seed "$work/seed.json" ${mock_args[@]+"${mock_args[@]}"} 2>"$work/mock.stderr"; then
     cat "$work/mock.stderr" >&2
-    die "the mock did not start (no 'listening on' line within 10 s)"
+    die "the mock did not start: $listen_error"
 fi
-cat <&3 >/dev/null &
-exec 3<&-
-case "$line" in
-    "listening on http://"*) mock_url=${line#listening on } ;;
-    *) die "unexpected first line from the mock: $line" ;;
-esac
+mock_pid=$listen_pid mock_url=$listen_url
 
 status=0
 "$tool" --spec-dir "$spec_dir" --report-dir "$report_dir" --mock "$mock_url" || status=$?

@@ -24,6 +24,8 @@
 set -euo pipefail
 
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+# shellcheck source=scripts/listen.sh
+source "$here/scripts/listen.sh"
 usage_error() { echo "version-matrix: $*" >&2; exit 2; }
 build_arg=""
 report_dir=${MXDEV_REPORT_DIR:-$here/reports}
@@ -79,8 +81,8 @@ trap 'exit 130' INT TERM
 # One cell, in its own subshell: its mock, its suite run, and one line of
 # JSON in $work/cell-S-M.json. A signal stops both processes at once.
 run_cell() {
-    local s=$1 m=$2 out=$work/run-$1-$2 fifo=$work/mock-$1-$2.fifo
-    local line="" mock_url="" status=0 results=null
+    local s=$1 m=$2 out=$work/run-$1-$2
+    local mock_url="" status=0 results=null
     # Not local: the EXIT trap runs after this function has returned.
     mock_pid=""
     suite_pid=""
@@ -96,26 +98,14 @@ run_cell() {
     trap 'stop_cell; exit 143' TERM INT
     trap stop_cell EXIT
     mkdir -p "$out"
-    mkfifo "$fifo"
-    "$mock" --listen 127.0.0.1:0 --spec-version "$m" --appservice "$registration" \
-        >"$fifo" 2>"$out/mock.stderr" &
-    mock_pid=$!
-    # Reading the "listening on" line is the wait for readiness; keep
-    # draining stdout afterwards so the mock never blocks on it.
-    exec 3<"$fifo"
-    if read -r -t "$start_timeout_s" line <&3; then
-        cat <&3 >/dev/null &
+    if ! listen_start -t "$start_timeout_s" "$mock" --listen 127.0.0.1:0 --spec-version "$m" \
+        --appservice "$registration" 2>"$out/mock.stderr"; then
+        printf '{"suite":"%s","mock":"%s","exit":-1,"results":null,"note":"mock did not start"}\n' \
+            "$s" "$m" >"$work/cell-$s-$m.json"
+        echo "suite $s x mock $m: the mock did not start: $listen_error" >&2
+        return 0
     fi
-    exec 3<&-
-    case "$line" in
-        "listening on http://"*) mock_url=${line#listening on } ;;
-        *)
-            printf '{"suite":"%s","mock":"%s","exit":-1,"results":null,"note":"mock did not start"}\n' \
-                "$s" "$m" >"$work/cell-$s-$m.json"
-            echo "suite $s x mock $m: the mock did not start" >&2
-            return 0
-            ;;
-    esac
+    mock_pid=$listen_pid mock_url=$listen_url
     # A runner that aborted (SIGABRT, exit 134; seen about once in a few
     # hundred runs on a loaded machine, cause not found) is run once more,
     # and the note says so.

@@ -461,24 +461,9 @@ static void parse_homeserver(struct options *o) {
         options_problem(o, "out of memory");
         return;
     }
-    /* Secrets whatever else is wrong with the URL: the password, and the
-     * userinfo with its '@' (so a user name is hidden in URLs, not in all text). */
-    const char *slashes = strstr(o->homeserver, "://");
-    const char *at =
-        slashes ? memchr(slashes + 3, '@', strcspn(slashes + 3, "/?#")) : NULL;
-    if (at) {
-        char *info = strndup(slashes + 3, (size_t)(at - slashes - 2));
-        char *colon = info ? strchr(info, ':') : NULL;
-        if (colon) {
-            /* The password alone ("...:secret@" without its '@'). */
-            char *alone = strndup(colon + 1, strlen(colon + 1) - 1);
-            mx_redact_secret(alone);
-            free(alone);
-        }
-        mx_redact_secret(info);
-        free(info);
-    }
-    if (!slashes) {
+    /* Secrets whatever else is wrong with the URL. */
+    mx_redact_url_userinfo(o->homeserver);
+    if (!strstr(o->homeserver, "://")) {
         options_problem(o, "--homeserver \"%s\": expected an http:// or https:// URL",
                         o->homeserver);
         goto out;

@@ -17,14 +17,20 @@
 #include "options.h"
 
 /* A new string from printf arguments; NULL on OOM. */
+static char *vformat(const char *fmt, va_list ap) __attribute__((format(printf, 1, 0)));
 static char *format(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+static char *vformat(const char *fmt, va_list ap) {
+    char *s = NULL;
+    if (vasprintf(&s, fmt, ap) < 0)
+        s = NULL;
+    return s;
+}
 
 static char *format(const char *fmt, ...) {
     va_list ap;
-    char *s = NULL;
     va_start(ap, fmt);
-    if (vasprintf(&s, fmt, ap) < 0)
-        s = NULL;
+    char *s = vformat(fmt, ap);
     va_end(ap);
     return s;
 }
@@ -34,10 +40,8 @@ static void unreachable(const char *fmt, ...)
 
 static void unreachable(const char *fmt, ...) {
     va_list ap;
-    char *text = NULL;
     va_start(ap, fmt);
-    if (vasprintf(&text, fmt, ap) < 0)
-        text = NULL;
+    char *text = vformat(fmt, ap);
     va_end(ap);
     char *safe = text ? mx_redact(text) : NULL;
     fprintf(stderr, "error: %s\n", safe ? safe : "the homeserver cannot be probed");

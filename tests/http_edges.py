@@ -25,9 +25,9 @@ MAX_HEADERS = 100
 MAX_HEADER_BYTES = 16 * 1024
 MAX_BODY = 64 * 1024
 POOL = 128 * 1024  # past this much request head, libmicrohttpd decides
-# Silence is the failure this test hunts (the bug it came from: 30 s until
-# the idle timeout). The bound is what the brief asks, with room for a
-# loaded 2-core machine.
+# Silence is the failure this test hunts (a server that says nothing until
+# its idle timeout, 30 s, runs out). Two seconds leave room for a loaded
+# 2-core machine.
 DEADLINE = 2.0
 
 url = urllib.parse.urlsplit(sys.argv[1])

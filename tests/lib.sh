@@ -29,21 +29,18 @@ trap cleanup EXIT
 
 fail() { echo "FAIL: $*" >&2; exit 1; }
 
+# shellcheck source=scripts/listen.sh
+source "$MXDEV_SOURCE_DIR/scripts/listen.sh"
+
 # start_server VAR PROGRAM ARGS...: starts a server that prints
 # "listening on URL" first, and stores URL in VAR. Reading that line is the
 # wait for readiness (bounded by 10 s).
 start_server() {
-    local var=$1 fifo line
+    local var=$1
     shift
-    fifo=$(mktemp -u "$work/fifo.XXXXXX") && mkfifo "$fifo"
-    "$@" >"$fifo" &
-    server_pids+=($!)
-    read -r -t 10 line <"$fifo" || fail "$1 did not print its listening line within 10 s"
-    rm -f "$fifo"
-    case "$line" in
-        "listening on "*) printf -v "$var" '%s' "${line#listening on }" ;;
-        *) fail "unexpected first line from $1: $line" ;;
-    esac
+    listen_start "$@" || fail "$listen_error"
+    server_pids+=("$listen_pid")
+    printf -v "$var" '%s' "$listen_url"
 }
 
 # json_get FILE EXPR: evaluates a Python expression over the parsed JSON `d`.

@@ -18,18 +18,16 @@ total=$(grep -c . "$work/deviations.tsv")
 
 # One run per deviation; runs in parallel, each with its own mock and port.
 run_one() {
-    local name=$1 ids=$2 version=$3 dir=$work/run.$1 url fifo line pid status id
+    local name=$1 ids=$2 version=$3 dir=$work/run.$1 url pid status id
     mkdir -p "$dir"
     for id in ${ids//,/ }; do
         printf '%s  # the mock runs with --deviate %s\n' "$id" "$name"
     done >"$dir/expect-fail.txt"
-    fifo=$dir/fifo && mkfifo "$fifo"
-    "$MOCK" --appservice "$AS_REG" --spec-version "$version" --deviate "$name" >"$fifo" 2>"$dir/mock.err" &
-    pid=$!
-    if ! read -r -t 10 line <"$fifo"; then
-        echo "$name	error	mock did not start"; kill "$pid" 2>/dev/null; return
+    if ! listen_start "$MOCK" --appservice "$AS_REG" --spec-version "$version" \
+        --deviate "$name" 2>"$dir/mock.err"; then
+        echo "$name	error	mock did not start"; return
     fi
-    url=${line#listening on }
+    pid=$listen_pid url=$listen_url
     # The suite's runner has been seen to abort (SIGABRT, exit 134) about once
     # in a few hundred runs on a loaded machine, cause not found: such a run
     # is run once more, and says so on stderr.
@@ -69,7 +67,7 @@ print(json.dumps({"deviation": name, "version": version, "result": result,
                   "blocked": len(blocked)}))
 PY
 }
-export -f run_one
+export -f run_one listen_start
 export MOCK SUITE AS_REG work
 # A deviation runs at the spec version where its rules apply: 1.17 unless
 # every requirement it breaks starts later (1.20) or ended earlier (1.16).

@@ -113,21 +113,23 @@ if ok and not dv["reproduced"]:
 print(f"{name}\t{','.join(ids)}\t{req}\t{d['steps_run']}\t{len(dv['minimal_steps'])}\t{dv['replays']}\t{verdict}")
 PY
 }
-export -f run_deviation explore start_server fail json_get
+export -f run_deviation explore start_server listen_start fail json_get
 export MOCK AS_REG EXPLORE work
 declare -p also >"$work/also.sh"
 while IFS=$'\t' read -r name ids _; do
     case " $not_seen " in *" $name "*) continue ;; esac
     printf '%s\t%s\n' "$name" "$ids"
-done <"$work/deviations.tsv" |
-    xargs -P 2 -L1 bash -c 'source "$work/also.sh"; server_pids=(); run_deviation "$0" "$1"' \
-        >"$work/matrix.tsv"
+done <"$work/deviations.tsv" >"$work/to-explore.tsv"
+xargs -P 2 -L1 bash -c 'source "$work/also.sh"; server_pids=(); run_deviation "$0" "$1"' \
+    <"$work/to-explore.tsv" >"$work/matrix.tsv"
 
 {
     printf 'deviation\tdeclared\tcharged\tsteps to find\tminimal steps\treplays\tverdict\n'
     sort "$work/matrix.tsv"
 } >"$out_dir/explore-deviations.tsv"
 seen=$(grep -c . "$work/matrix.tsv")
+[ "$seen" -eq "$(grep -c . "$work/to-explore.tsv")" ] ||
+    fail "$seen rows for $(grep -c . "$work/to-explore.tsv") deviations explored (a run gave no row)"
 bad=$(grep -cv -P '\tfound' "$work/matrix.tsv")
 echo "deviations: $seen explored ($(echo $not_seen | wc -w) not visible to the exploration), $bad not found as declared"
 echo "steps per deviation: $out_dir/explore-deviations.tsv"

@@ -99,6 +99,9 @@ cat >"$work/inside.sh" <<'EOF'
 # package root, $4 share folder, $5 work folder.
 set -u
 src=$1 build=$2 root=$3 share=$4 work=$5
+# Read before the checkout is hidden.
+# shellcheck source=scripts/listen.sh
+source "$src/scripts/listen.sh"
 for d in "$build" "$src"; do
     [ -d "$d" ] && { mount -t tmpfs -o size=1m mxdev-hidden "$d" || exit 90; }
 done
@@ -106,12 +109,9 @@ done
 [ ! -e "$build/suite/device-conformance" ] || { echo "the build is still visible"; exit 91; }
 unset MXDEV_FIXTURES_DIR MXDEV_BUILD_DIR MXDEV_SOURCE_DIR
 cd "$work/elsewhere" || exit 92
-fifo=$work/fifo.inside
-mkfifo "$fifo"
-"$root/usr/bin/mock-homeserver" --appservice "$share/appservice.yaml" >"$fifo" &
-mock=$!
-read -r -t 10 line <"$fifo" || { echo "the packaged mock did not start"; exit 93; }
-url=${line#listening on }
+listen_start "$root/usr/bin/mock-homeserver" --appservice "$share/appservice.yaml" ||
+    { echo "the packaged mock did not start: $listen_error"; exit 93; }
+mock=$listen_pid url=$listen_url
 # Without share/ next to it, and no checkout, the program must stop (exit 2).
 "$work/lonely/bin/device-conformance" --homeserver "$url" --report-dir "$work/lonely/r" \
     >"$work/lonely.log" 2>&1

@@ -34,6 +34,8 @@
 set -euo pipefail
 
 here=$(cd "$(dirname "$0")/../.." && pwd)
+# shellcheck source=scripts/listen.sh
+source "$here/scripts/listen.sh"
 build=${1:-$here/build}
 bin=${MOCK_BIN:-$build/mock/mock-homeserver}
 seconds=${BENCH_SECONDS:-10}
@@ -66,25 +68,11 @@ trap cleanup EXIT
 # start_mock NAME ARGS...: starts the mock, sets mock_pid and mock_url from its
 # first stdout line ("listening on http://127.0.0.1:PORT").
 start_mock() {
-    local name=$1 fifo fd line
+    local name=$1
     shift
-    fifo=$tmp/$name.stdout
-    mkfifo "$fifo"
-    "$bin" --listen 127.0.0.1:0 "$@" >"$fifo" &
-    mock_pid=$!
+    listen_start "$bin" --listen 127.0.0.1:0 "$@" || die "$name: $listen_error"
+    mock_pid=$listen_pid mock_url=$listen_url
     pids+=("$mock_pid")
-    exec {fd}<"$fifo"
-    if ! read -r -t 10 -u "$fd" line; then
-        die "$name: the mock printed no listening line within 10 s"
-    fi
-    case "$line" in
-        "listening on http://"*) mock_url=${line#listening on } ;;
-        *) die "$name: unexpected first line: $line" ;;
-    esac
-    # Keep reading its stdout so that later output can never block it.
-    cat <&"$fd" >/dev/null &
-    pids+=("$!")
-    exec {fd}<&-
 }
 
 # register URL USER PASSWORD: prints the new user's access token.
@@ -116,41 +104,6 @@ rss_kib() {
 median() {
     sort -g | awk '{ v[NR] = $1 } END { if (NR == 0) print "n/a";
         else if (NR % 2) print v[(NR + 1) / 2]; else print (v[NR / 2] + v[NR / 2 + 1]) / 2 }'
-}
-
-# load URL PID LABEL CURL-HEADER...: BENCH_RUNS wrk runs against URL (Prism) while
-# sampling the RSS of PID. Prints each run, then sets load_rps, load_p99 (ms,
-# medians) and load_rss (max KiB).
-load() {
-    local url=$1 pid=$2 label=$3 i wrk_pid r
-    shift 3
-    : >"$tmp/rps" && : >"$tmp/p99"
-    load_rss=0
-    echo "$label: wrk -t2 -c32 -d${seconds}s --latency, $runs runs, RSS at start $(rss_kib "$pid") KiB"
-    for i in $(seq 1 "$runs"); do
-        wrk -t2 -c32 -d"${seconds}s" --latency "$@" "$url" >"$tmp/wrk.out" 2>&1 &
-        wrk_pid=$!
-        # Sample memory while wrk runs; the loop ends with wrk (bounded by -d).
-        while kill -0 "$wrk_pid" 2>/dev/null; do
-            r=$(rss_kib "$pid")
-            [ "$r" -gt "$load_rss" ] && load_rss=$r
-            sleep 0.2
-        done
-        wait "$wrk_pid" || die "wrk failed: $(cat "$tmp/wrk.out")"
-        awk '/^Requests\/sec:/ {print $2}' "$tmp/wrk.out" >>"$tmp/rps"
-        # wrk prints latencies as 512.00us, 1.23ms or 1.05s: convert to ms.
-        awk '$1 == "99%" { v = $2; u = v; sub(/[0-9.]+/, "", u); sub(/[a-z]+$/, "", v);
-                           print (u == "us" ? v / 1000 : u == "s" ? v * 1000 : v) }' \
-            "$tmp/wrk.out" >>"$tmp/p99"
-        printf '  run %d: %s req/s, p99 %s ms' "$i" "$(tail -1 "$tmp/rps")" "$(tail -1 "$tmp/p99")"
-        # Errors and non-2xx answers, when wrk reports any, on the same line.
-        awk '/Non-2xx|Socket errors/ { $1 = $1; printf ", %s", $0 }' "$tmp/wrk.out"
-        echo
-    done
-    load_rps=$(median <"$tmp/rps")
-    load_p99=$(median <"$tmp/p99")
-    echo "  median: $load_rps req/s, p99 $load_p99 ms; max RSS during load: $load_rss KiB" \
-        "($(awk -v k="$load_rss" 'BEGIN { printf "%.1f", k / 1024 }') MiB)"
 }
 
 # load_one NAME URL PID CURL-HEADER...: one wrk run against URL while sampling
@@ -398,8 +351,12 @@ done
 prism_url="http://127.0.0.1:$prism_port/devices"
 status=$(curl -s -o /dev/null -w '%{http_code}' -H "Authorization: Bearer $token" "$prism_url")
 [ "$status" = 200 ] || die "Prism's GET /devices answered $status"
-load "$prism_url" "$prism_pid" "Prism $("$prism" --version) GET /devices (pid $prism_pid)" \
-    -H "Authorization: Bearer $token"
+prism_label="Prism $("$prism" --version) GET /devices (pid $prism_pid)"
+echo "$prism_label: wrk -t2 -c32 -d${seconds}s --latency, $runs runs, RSS at start $(rss_kib "$prism_pid") KiB"
+for _ in $(seq 1 "$runs"); do
+    load_one prism "$prism_url" "$prism_pid" -H "Authorization: Bearer $token"
+done
+summary prism "$prism_label"
 awk -v mr="$mock_rps" -v pr="$load_rps" -v mm="$mock_rss" -v pm="$load_rss" \
     -v mp="$mock_p99" -v pp="$load_p99" 'BEGIN {
     printf "mock vs Prism: %.1fx the requests/s, p99 %s vs %s ms, %.1fx less memory (%.1f vs %.1f MiB)\n",

@@ -10,6 +10,8 @@
 # tests/mixed-load (target mixed-load).
 set -euo pipefail
 here=$(cd "$(dirname "$0")/../.." && pwd)
+# shellcheck source=scripts/listen.sh
+source "$here/scripts/listen.sh"
 build=$here/build
 if [ $# -gt 0 ] && [ "${1#--}" = "$1" ]; then
     build=$1
@@ -29,15 +31,10 @@ for f in "$build/mock/mock-homeserver" "$build/tests/mixed-load"; do
 done
 as_token=$(sed -n 's/^as_token: *//p' "$here/fixtures/appservice.yaml")
 
-fifo=$(mktemp -u) && mkfifo "$fifo"
-"$build/mock/mock-homeserver" --appservice "$here/fixtures/appservice.yaml" >"$fifo" &
-pid=$!
-trap 'kill $pid 2>/dev/null; wait $pid 2>/dev/null; rm -f "$fifo"' EXIT
-read -r -t 10 line <"$fifo" || { echo "load.sh: the mock did not start" >&2; exit 2; }
-case "$line" in
-    "listening on http://"*) url=${line#listening on } ;;
-    *) echo "load.sh: unexpected first line from the mock: $line" >&2; exit 2 ;;
-esac
+listen_start "$build/mock/mock-homeserver" --appservice "$here/fixtures/appservice.yaml" ||
+    { echo "load.sh: the mock did not start: $listen_error" >&2; exit 2; }
+pid=$listen_pid url=$listen_url
+trap 'kill $pid 2>/dev/null; wait $pid 2>/dev/null' EXIT
 rss() { awk '/^VmRSS/ {print $2}' "/proc/$pid/status"; }
 
 echo "mock $url (pid $pid), RSS at start: $(rss) KiB"

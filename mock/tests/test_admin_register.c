@@ -66,6 +66,16 @@ static const char *errcode(json_t *j) {
     return json_string_value(json_object_get(j, "errcode"));
 }
 
+/* One request (call()) that must be refused with status and errcode code. */
+static void expect_refused(const char *method, const char *uri, const char *body,
+                           unsigned status, const char *code) {
+    json_t *j = NULL;
+    cr_expect_eq(call(method, uri, NULL, body, &j), status, "%s %s %s", method, uri,
+                 body ? body : "");
+    cr_expect_str_eq(errcode(j), code, "%s %s %s", method, uri, body ? body : "");
+    json_decref(j);
+}
+
 /* A nonce from GET; new malloc'd string. */
 static char *get_nonce(void) {
     json_t *j = NULL;
@@ -104,6 +114,17 @@ static unsigned post(const char *nonce, const char *user, const char *password,
     return status;
 }
 
+/* post() with a fresh nonce and the right MAC for it. */
+static unsigned post_signed(const char *user, const char *password, bool admin,
+                            json_t **json) {
+    char *nonce = get_nonce();
+    char mac[41];
+    mac_of(SECRET, nonce, user, password, admin, mac);
+    unsigned status = post(nonce, user, password, admin, mac, json);
+    free(nonce);
+    return status;
+}
+
 Test(admin, good_mac_registers_and_logs_in) {
     char *nonce = get_nonce();
     cr_expect_eq(strlen(nonce), 32);
@@ -127,15 +148,12 @@ Test(admin, good_mac_registers_and_logs_in) {
 }
 
 Test(admin, admin_flag_is_part_of_the_mac) {
+    json_t *j = NULL;
+    cr_expect_eq(post_signed("root", "pw", true, &j), 200);
+    json_decref(j);
+    /* The same MAC does not pass for "notadmin". */
     char *nonce = get_nonce();
     char mac[41];
-    mac_of(SECRET, nonce, "root", "pw", true, mac);
-    json_t *j = NULL;
-    cr_expect_eq(post(nonce, "root", "pw", true, mac, &j), 200);
-    json_decref(j);
-    free(nonce);
-    /* The same MAC does not pass for "notadmin". */
-    nonce = get_nonce();
     mac_of(SECRET, nonce, "root2", "pw", true, mac);
     cr_expect_eq(post(nonce, "root2", "pw", false, mac, &j), 403);
     json_decref(j);
@@ -230,56 +248,33 @@ Test(admin, many_nonces_outstanding) {
 }
 
 Test(admin, taken_name_and_namespace) {
-    char *nonce = get_nonce();
-    char mac[41];
-    mac_of(SECRET, nonce, "frank", "pw", false, mac);
     json_t *j = NULL;
-    cr_assert_eq(post(nonce, "frank", "pw", false, mac, &j), 200);
+    cr_assert_eq(post_signed("frank", "pw", false, &j), 200);
     json_decref(j);
-    free(nonce);
-    nonce = get_nonce();
-    mac_of(SECRET, nonce, "frank", "pw", false, mac);
-    cr_expect_eq(post(nonce, "frank", "pw", false, mac, &j), 400);
+    cr_expect_eq(post_signed("frank", "pw", false, &j), 400);
     cr_expect_str_eq(errcode(j), "M_USER_IN_USE");
     json_decref(j);
-    free(nonce);
-    nonce = get_nonce();
-    mac_of(SECRET, nonce, "_mxdevconf_x", "pw", false, mac);
-    cr_expect_eq(post(nonce, "_mxdevconf_x", "pw", false, mac, &j), 400);
+    cr_expect_eq(post_signed("_mxdevconf_x", "pw", false, &j), 400);
     cr_expect_str_eq(errcode(j), "M_EXCLUSIVE");
     json_decref(j);
-    free(nonce);
 }
 
 Test(admin, missing_fields_400) {
-    json_t *j = NULL;
-    cr_expect_eq(call("POST", ADMIN, NULL, "{\"nonce\":\"x\"}", &j), 400);
-    cr_expect_str_eq(errcode(j), "M_MISSING_PARAM");
-    json_decref(j);
-    cr_expect_eq(call("POST", ADMIN, NULL, "{\"nonce\":1}", &j), 400);
-    cr_expect_str_eq(errcode(j), "M_BAD_JSON");
-    json_decref(j);
+    expect_refused("POST", ADMIN, "{\"nonce\":\"x\"}", 400, "M_MISSING_PARAM");
+    expect_refused("POST", ADMIN, "{\"nonce\":1}", 400, "M_BAD_JSON");
 }
 
 Test(admin, absent_without_shared_secret) {
     state.shared_secret = NULL;
-    json_t *j = NULL;
-    cr_expect_eq(call("GET", ADMIN, NULL, NULL, &j), 404);
-    cr_expect_str_eq(errcode(j), "M_UNRECOGNIZED");
-    json_decref(j);
-    cr_expect_eq(call("POST", ADMIN, NULL, "{}", &j), 404);
-    cr_expect_str_eq(errcode(j), "M_UNRECOGNIZED");
-    json_decref(j);
+    expect_refused("GET", ADMIN, NULL, 404, "M_UNRECOGNIZED");
+    expect_refused("POST", ADMIN, "{}", 404, "M_UNRECOGNIZED");
 }
 
 Test(admin, no_registration_refuses_clients_not_appservices) {
     state.registration_disabled = true;
+    expect_refused("POST", "/_matrix/client/v3/register",
+                   "{\"username\":\"gina\",\"password\":\"pw\"}", 403, "M_FORBIDDEN");
     json_t *j = NULL;
-    cr_expect_eq(call("POST", "/_matrix/client/v3/register", NULL,
-                      "{\"username\":\"gina\",\"password\":\"pw\"}", &j),
-                 403);
-    cr_expect_str_eq(errcode(j), "M_FORBIDDEN");
-    json_decref(j);
     cr_expect_eq(call("POST", "/_matrix/client/v3/register",
                       "mxdev_as_token_for_the_bundled_mock_only",
                       "{\"type\":\"m.login.application_service\","
@@ -288,10 +283,6 @@ Test(admin, no_registration_refuses_clients_not_appservices) {
                  200);
     json_decref(j);
     /* Shared-secret registration stays open. */
-    char *nonce = get_nonce();
-    char mac[41];
-    mac_of(SECRET, nonce, "gina", "pw", false, mac);
-    cr_expect_eq(post(nonce, "gina", "pw", false, mac, &j), 200);
+    cr_expect_eq(post_signed("gina", "pw", false, &j), 200);
     json_decref(j);
-    free(nonce);
 }

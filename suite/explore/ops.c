@@ -9,6 +9,7 @@
 #include "mx_env.h"
 #include "mx_match.h"
 #include "mx_redact.h"
+#include "mx_uia.h"
 
 static const char *const kind_names[OP_KIND_COUNT] = {
     [OP_LOGIN] = "login",
@@ -123,6 +124,15 @@ static int pick_target(struct x_run *x, struct x_rng *rng, int u, unsigned own,
     return 0;
 }
 
+/* Whether target i of op names the same device as an earlier target. */
+static bool repeats_target(const struct x_op *op, int i) {
+    for (int j = 0; j < i; j++)
+        if (op->t[j].label && op->t[j].user == op->t[i].user &&
+            op->t[j].label == op->t[i].label)
+            return true;
+    return false;
+}
+
 struct weight {
     enum x_kind kind;
     unsigned weight;
@@ -199,10 +209,8 @@ static int fill_op(struct x_run *x, struct x_rng *rng, enum x_kind kind,
                         ? pick_target(x, rng, op->user, 6, 2, 1, 2, &op->t[i])
                         : pick_target(x, rng, op->user, 8, 0, 1, 1, &op->t[i]))
                     return -1;
-                for (int j = 0; j < i; j++)
-                    if (op->t[j].label && op->t[j].user == op->t[i].user &&
-                        op->t[j].label == op->t[i].label)
-                        return -1;
+                if (repeats_target(op, i))
+                    return -1;
             }
             return 0;
         case OP_SESSION_BOUND:
@@ -231,10 +239,8 @@ static int fill_op(struct x_run *x, struct x_rng *rng, enum x_kind kind,
             for (int i = 0; i < op->n_t; i++) {
                 if (pick_target(x, rng, as, 6, 2, 1, op->bulk ? 1 : 0, &op->t[i]))
                     return -1;
-                for (int j = 0; j < i; j++)
-                    if (op->t[j].label && op->t[j].user == op->t[i].user &&
-                        op->t[j].label == op->t[i].label)
-                        return -1;
+                if (repeats_target(op, i))
+                    return -1;
             }
             return 0;
         case OP_AS_LOGIN:
@@ -317,6 +323,17 @@ static int resolve(struct x_run *x, const struct x_op *op, int i, const char **i
     if (!*dev)
         return -1;
     *id = (*dev)->id;
+    return 0;
+}
+
+/* resolve() for target 0, and whether it is a live device of the acting
+ * user (own) or of another user (foreign). */
+static int resolve_first(struct x_run *x, const struct x_op *op, const char **id,
+                         struct x_dev **d, bool *own, bool *foreign) {
+    if (resolve(x, op, 0, id, d) < 0)
+        return -1;
+    *own = *d && op->t[0].user == op->user && (*d)->live;
+    *foreign = *d && op->t[0].user != op->user && (*d)->live;
     return 0;
 }
 
@@ -625,13 +642,6 @@ static void check_after(struct x_run *x, const struct x_ctx *c, const struct x_o
 
 /* ---- UIA ---- */
 
-static json_t *password_auth(const char *user_id, const char *password,
-                             const char *session) {
-    return json_pack("{s:s, s:{s:s, s:s}, s:s, s:s*}", "type", "m.login.password",
-                     "identifier", "type", "m.id.user", "user", user_id, "password",
-                     password, "session", session);
-}
-
 /* Judges a UIA challenge of a password user's deletion. 0 when it is one. */
 static int judge_challenge(struct x_run *x, const struct mx_resp *r) {
     struct mx_error err = {{0}};
@@ -745,10 +755,9 @@ static void op_login(struct x_run *x, const struct x_op *op, struct x_ctx *c) {
 static void op_put(struct x_run *x, const struct x_op *op, struct x_ctx *c) {
     const char *id;
     struct x_dev *d;
-    if (resolve(x, op, 0, &id, &d) < 0)
+    bool own, foreign;
+    if (resolve_first(x, op, &id, &d, &own, &foreign) < 0)
         return;
-    bool own = d && op->t[0].user == op->user && d->live;
-    bool foreign = d && op->t[0].user != op->user && d->live;
     const char *name = op->name >= 0 ? x_names[op->name] : NULL;
     json_t *body = NULL;
     const char *raw = NULL;
@@ -830,10 +839,9 @@ static void op_put(struct x_run *x, const struct x_op *op, struct x_ctx *c) {
 static void op_get(struct x_run *x, const struct x_op *op) {
     const char *id;
     struct x_dev *d;
-    if (resolve(x, op, 0, &id, &d) < 0)
+    bool own, foreign;
+    if (resolve_first(x, op, &id, &d, &own, &foreign) < 0)
         return;
-    bool own = d && op->t[0].user == op->user && d->live;
-    bool foreign = d && op->t[0].user != op->user && d->live;
     const char *exp = own ? mx_arena_printf("200 device_id %s display_name %s", id,
                                             d->name_known ? quoted(d->name) : "(any)")
                           : "404 M_NOT_FOUND";
@@ -975,8 +983,8 @@ static void op_delete(struct x_run *x, const struct x_op *op, struct x_ctx *c) {
         json_t *auth;
         const char *req, *exp;
         if (op->variant == 0) {
-            auth =
-                password_auth(user->user_id, mx_arena_printf("wrong-%d", op->n), session);
+            auth = mx_uia_password(user->user_id, mx_arena_printf("wrong-%d", op->n),
+                                   session);
             req = "UIA-WRONG-PASSWORD";
             exp = "401 M_FORBIDDEN with flows";
         } else if (op->variant == 1) {
@@ -985,7 +993,7 @@ static void op_delete(struct x_run *x, const struct x_op *op, struct x_ctx *c) {
             exp = "401 (m.login.dummy is not offered)";
         } else {
             const struct x_user *other = &x->m.users[(op->user + 1) % x->m.n_password];
-            auth = password_auth(other->user_id, other->password, session);
+            auth = mx_uia_password(other->user_id, other->password, session);
             req = "UIA-OTHER-USER";
             exp = "not 200 (another user's credentials)";
         }
@@ -1016,7 +1024,7 @@ static void op_delete(struct x_run *x, const struct x_op *op, struct x_ctx *c) {
         goto check;
     }
     /* OP_DEL_OK */
-    json_t *auth = password_auth(user->user_id, user->password, session);
+    json_t *auth = mx_uia_password(user->user_id, user->password, session);
     const struct mx_resp *r = send_deletion(x, &del, auth, "200");
     json_decref(auth);
     if (x->fatal)
@@ -1050,7 +1058,7 @@ static void op_bulk_missing(struct x_run *x, const struct x_op *op, struct x_ctx
     if (!x->fatal && r->status == 401 && json_object_get(r->json, "flows")) {
         const char *session = json_string_value(json_object_get(r->json, "session"));
         json_object_set_new(body, "auth",
-                            password_auth(user->user_id, user->password, session));
+                            mx_uia_password(user->user_id, user->password, session));
         r = x_send(x,
                    &(struct mx_req){.method = "POST",
                                     .path = MX_V3 "/delete_devices",
@@ -1084,7 +1092,7 @@ static void op_session_bound(struct x_run *x, const struct x_op *op, struct x_ct
         return;
     const char *session;
     if (open_session(x, op, c, &da, &session) == 0 && session) {
-        json_t *auth = password_auth(user->user_id, user->password, session);
+        json_t *auth = mx_uia_password(user->user_id, user->password, session);
         const char *exp = "not 200 (the session was opened for another device)";
         const struct mx_resp *r = send_deletion(x, &db, auth, exp);
         json_decref(auth);

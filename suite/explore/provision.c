@@ -11,6 +11,7 @@
 #include "explore_internal.h"
 #include "mx_env.h"
 #include "mx_redact.h"
+#include "mx_uia.h"
 
 #define MAX_STAGES 6
 
@@ -78,11 +79,8 @@ static int register_password_user(struct x_run *x, struct x_user *u,
         const char *stage = next_stage(r);
         if (!stage)
             break;
-        json_t *auth = json_pack("{s:s, s:s*}", "type", stage, "session",
-                                 json_string_value(json_object_get(r->json, "session")));
-        if (strcmp(stage, "m.login.registration_token") == 0)
-            json_object_set_new(auth, "token", json_string(mx_env()->registration_token));
-        json_object_set_new(body, "auth", auth);
+        json_object_set_new(body, "auth",
+                            mx_uia_stage(r, stage, mx_env()->registration_token));
     }
     const char *user_id = json_string_value(json_object_get(r->json, "user_id"));
     const char *device = json_string_value(json_object_get(r->json, "device_id"));

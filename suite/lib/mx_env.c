@@ -85,29 +85,6 @@ static const char *default_fixtures_dir(void) {
     return dir[0] != '\0' ? dir : MXDEV_FIXTURES_DIR;
 }
 
-/* "scheme://user:password@host...": the password, and the userinfo with its
- * '@', are secrets (the runner has checked the URL with libcurl already). */
-static void redact_userinfo(const char *url) {
-    const char *start = url ? strstr(url, "://") : NULL;
-    if (!start)
-        return;
-    start += 3;
-    size_t host_end = strcspn(start, "/?#");
-    const char *at = memchr(start, '@', host_end);
-    if (!at)
-        return;
-    char *info = strndup(start, (size_t)(at - start) + 1);
-    char *colon = info ? strchr(info, ':') : NULL;
-    if (colon) {
-        /* The password alone ("...:secret@" without its '@'). */
-        char *password = strndup(colon + 1, strlen(colon + 1) - 1);
-        mx_redact_secret(password);
-        free(password);
-    }
-    mx_redact_secret(info);
-    free(info);
-}
-
 const struct mx_env *mx_env(void) {
     if (loaded)
         return &env;
@@ -148,7 +125,7 @@ const struct mx_env *mx_env(void) {
     env.deadline_at = long_var("MXDEV_DEADLINE_AT", 0, 0, 0x7fffffffL);
 
     /* Secrets that reach the process must never reach a report. */
-    redact_userinfo(env.homeserver);
+    mx_redact_url_userinfo(env.homeserver);
     mx_redact_secret(env.as_token);
     mx_redact_secret(env.registration_token);
     mx_redact_secret(env.shared_secret);

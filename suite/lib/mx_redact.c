@@ -170,3 +170,24 @@ char *mx_redact(const char *text) {
     }
     return o.data ? o.data : strdup("");
 }
+
+void mx_redact_url_userinfo(const char *url) {
+    const char *start = url ? strstr(url, "://") : NULL;
+    if (!start)
+        return;
+    start += 3;
+    size_t host_end = strcspn(start, "/?#");
+    const char *at = memchr(start, '@', host_end);
+    if (!at)
+        return;
+    char *info = strndup(start, (size_t)(at - start) + 1);
+    char *colon = info ? strchr(info, ':') : NULL;
+    if (colon) {
+        /* The password alone ("...:secret@" without its '@'). */
+        char *password = strndup(colon + 1, strlen(colon + 1) - 1);
+        mx_redact_secret(password);
+        free(password);
+    }
+    mx_redact_secret(info);
+    free(info);
+}

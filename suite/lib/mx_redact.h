@@ -12,5 +12,9 @@ void mx_redact_secret(const char *secret);
  * access_token= query value and every "password"/"access_token"/"token"/
  * "as_token"/"hs_token" JSON string value replaced by "<redacted>". */
 char *mx_redact(const char *text);
+/* Registers the secrets of "scheme://user:password@host...": the password,
+ * and the userinfo with its '@' (so that a user name is hidden in URLs, not
+ * in all text). A URL without userinfo, or NULL, registers nothing. */
+void mx_redact_url_userinfo(const char *url);
 
 #endif

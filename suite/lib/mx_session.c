@@ -24,6 +24,7 @@
 #include "mx_record.h"
 #include "mx_redact.h"
 #include "mx_schema_select.h"
+#include "mx_uia.h"
 #include "mx_variants.h"
 
 #define MAX_UIA_STEPS 8
@@ -279,11 +280,7 @@ static long cleanup_delete(const char *token, const char *user_id, const char *p
                                       .token = token, .body = body);
     const char *session = json_string_value(json_object_get(r->json, "session"));
     if (r->status == 401 && json_object_get(r->json, "flows") && password) {
-        json_object_set_new(body, "auth",
-                            json_pack("{s:s, s:{s:s, s:s}, s:s, s:s*}", "type",
-                                      "m.login.password", "identifier", "type",
-                                      "m.id.user", "user", user_id, "password", password,
-                                      "session", session));
+        json_object_set_new(body, "auth", mx_uia_password(user_id, password, session));
         r = MX_SEND(.method = "POST", .path = MX_V3 "/delete_devices", .token = token,
                     .body = body);
     }
@@ -437,11 +434,8 @@ static const struct mx_resp *register_client_api(const char *localpart,
         }
         if (!next)
             break;
-        json_t *auth = json_pack("{s:s, s:s*}", "type", next, "session",
-                                 json_string_value(json_object_get(r->json, "session")));
-        if (strcmp(next, "m.login.registration_token") == 0)
-            json_object_set_new(auth, "token", json_string(mx_env()->registration_token));
-        json_object_set_new(body, "auth", auth);
+        json_object_set_new(body, "auth",
+                            mx_uia_stage(r, next, mx_env()->registration_token));
         last_stage = next;
         r = MX_SEND(.method = "POST", .path = MX_V3 "/register", .body = body);
     }
@@ -1303,9 +1297,7 @@ const struct mx_user *mx_as_login(const struct mx_user *u, const char *device_id
 
 json_t *mx_auth_password(const struct mx_user *who, const char *password,
                          const char *session) {
-    return json_pack("{s:s, s:{s:s, s:s}, s:s, s:s*}", "type", "m.login.password",
-                     "identifier", "type", "m.id.user", "user", who->user_id, "password",
-                     password ? password : "", "session", session);
+    return mx_uia_password(who->user_id, password, session);
 }
 
 /* A 401 about the token (missing or unknown), not a UIA challenge. */

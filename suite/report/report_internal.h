@@ -12,6 +12,7 @@
 #include <stdio.h>
 
 #include "mx_catalog.h"
+#include "report_escape.h"
 
 /* Verdict words as in results.json; the order is the order of the totals. */
 enum mx_verdict {
@@ -74,12 +75,8 @@ char *mx_text_clean(const char *text);
 char *mx_text_safe(const char *text);
 /* The same, named for the homeserver URL. */
 char *mx_url_safe(const char *text);
-/* Writes text escaped for XML/HTML character data and attribute values. The
- * text must be clean (mx_text_clean). */
-void mx_put_xml(FILE *f, const char *text);
-/* Writes text as one Markdown table cell or list item: '|' and '\' escaped,
- * newlines as spaces, backticks kept. */
-void mx_put_md(FILE *f, const char *text);
+/* mx_put_xml and mx_put_md (report_escape.h) take clean text
+ * (mx_text_clean). */
 /* Writes the first line of text (at most max bytes, cut on a UTF-8 boundary,
  * "..." appended when cut). */
 void mx_put_first_line(FILE *f, const char *text, size_t max);

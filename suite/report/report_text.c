@@ -214,52 +214,6 @@ char *mx_url_safe(const char *text) {
     return mx_text_safe(text);
 }
 
-void mx_put_xml(FILE *f, const char *text) {
-    for (const char *p = text ? text : ""; *p; p++) {
-        switch (*p) {
-            case '&':
-                fputs("&amp;", f);
-                break;
-            case '<':
-                fputs("&lt;", f);
-                break;
-            case '>':
-                fputs("&gt;", f);
-                break;
-            case '"':
-                fputs("&quot;", f);
-                break;
-            case '\'':
-                fputs("&#39;", f);
-                break;
-            default:
-                fputc(*p, f);
-        }
-    }
-}
-
-void mx_put_md(FILE *f, const char *text) {
-    for (const char *p = text ? text : ""; *p; p++) {
-        switch (*p) {
-            case '|':
-                fputs("\\|", f);
-                break;
-            case '\\':
-                fputs("\\\\", f);
-                break;
-            case '<':
-                fputs("&lt;", f);
-                break;
-            case '\n':
-            case '\t':
-                fputc(' ', f);
-                break;
-            default:
-                fputc(*p, f);
-        }
-    }
-}
-
 void mx_put_first_line(FILE *f, const char *text, size_t max) {
     const char *s = text ? text : "";
     size_t n = strcspn(s, "\n");

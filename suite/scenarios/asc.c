@@ -18,6 +18,7 @@
 #include "mx_assert.h"
 #include "mx_client.h"
 #include "mx_crosscut.h"
+#include "mx_scenario.h"
 #include "mx_session.h"
 #include "mx_variants.h"
 
@@ -29,26 +30,7 @@ static const struct mx_resp *as_put(const struct mx_user *u, const char *id,
                                     const char *display_name) {
     json_auto_t *body = json_pack("{s:s}", "display_name", display_name);
 
-    return MX_SEND(.method = "PUT", .path = mx_path(MX_V3 "/devices/%s", id),
-                   .appservice = true, .assert_user = u->user_id, .body = body);
-}
-
-static const struct mx_resp *as_get(const struct mx_user *u, const char *path) {
-    return MX_SEND(.method = "GET", .path = path, .appservice = true,
-                   .assert_user = u->user_id);
-}
-
-/* A string member of the response body equals expected. */
-static void expect_member(const struct mx_resp *r, const char *key,
-                          const char *expected) {
-    struct mx_error err = {{0}};
-    int rc = -1;
-
-    if (r->json != NULL)
-        rc = mx_match_string_member(r->json, key, expected, &err);
-    else
-        mx_error_set(&err, "no JSON body; expected \"%s\": \"%s\"", key, expected);
-    mx_expect_that(rc == 0, r, "%s", err.text);
+    return mx_as_send("PUT", mx_path(MX_V3 "/devices/%s", id), u, NULL, body);
 }
 
 /* GET /devices/{id} of a device the listing shows under exactly id: reading
@@ -85,13 +67,11 @@ Test(asc, ASC_EXACT_ID,
     const char *id = mx_unique("ASDEV");
     const struct mx_resp *r;
 
-    mx_require_appservice();
-    u = mx_as_user_new();
-    mx_as_put_device(u, id, "mxdev asc exact");
+    u = mx_as_user_with_device(id, "mxdev asc exact");
     mx_expect_that(mx_list_holds(u, id, NULL), NULL,
                    "GET /devices of %s does not list the requested device ID %s",
                    u->user_id, id);
-    r = as_get(u, mx_path(MX_V3 "/devices/%s", id));
+    r = mx_as_send("GET", mx_path(MX_V3 "/devices/%s", id), u, NULL, NULL);
     expect_read_back(r, id);
 }
 
@@ -108,9 +88,7 @@ Test(asc, ASC_VISIBLE,
     const struct mx_resp *r;
     bool found;
 
-    mx_require_appservice();
-    u = mx_as_user_new();
-    mx_as_put_device(u, id, name);
+    u = mx_as_user_with_device(id, name);
     found = mx_list_holds(u, id, &listed_name);
     mx_expect_that(found, NULL,
                    "device %s is not in GET /devices of %s after its creation", id,
@@ -119,9 +97,9 @@ Test(asc, ASC_VISIBLE,
         mx_expect_that(listed_name != NULL && strcmp(listed_name, name) == 0, NULL,
                        "GET /devices lists %s with display_name \"%s\", expected \"%s\"",
                        id, listed_name != NULL ? listed_name : "(none)", name);
-    r = as_get(u, mx_path(MX_V3 "/devices/%s", id));
+    r = mx_as_send("GET", mx_path(MX_V3 "/devices/%s", id), u, NULL, NULL);
     expect_read_back(r, id);
-    expect_member(r, "display_name", name);
+    mx_expect_member(r, "display_name", name, NULL);
 }
 
 /* spec: v1.17 #put_matrixclientv3devicesdeviceid: "It MUST return a 200 HTTP
@@ -134,14 +112,12 @@ Test(asc, ASC_UPDATE,
     const char *name = mx_unique("mxdev asc renamed ");
     const struct mx_resp *r;
 
-    mx_require_appservice();
-    u = mx_as_user_new();
-    mx_as_put_device(u, id, "mxdev asc first name");
+    u = mx_as_user_with_device(id, "mxdev asc first name");
     r = as_put(u, id, name);
     mx_assert_status(r, 200);
-    r = as_get(u, mx_path(MX_V3 "/devices/%s", id));
+    r = mx_as_send("GET", mx_path(MX_V3 "/devices/%s", id), u, NULL, NULL);
     mx_assert_status(r, 200);
-    expect_member(r, "display_name", name);
+    mx_expect_member(r, "display_name", name, NULL);
 }
 
 /* spec: v1.17 #put_matrixclientv3devicesdeviceid: "regular clients may only
@@ -199,14 +175,11 @@ Test(asc, ASC_MASQUERADE,
     const char *id = mx_unique("ASDEV");
     const struct mx_resp *r;
 
-    mx_require_appservice();
-    u = mx_as_user_new();
-    mx_as_put_device(u, id, "mxdev asc masquerade");
-    r = MX_SEND(.method = "GET", .path = mx_path(MX_V3 "/account/whoami"),
-                .appservice = true, .assert_user = u->user_id, .assert_device = id);
+    u = mx_as_user_with_device(id, "mxdev asc masquerade");
+    r = mx_as_send("GET", mx_path(MX_V3 "/account/whoami"), u, id, NULL);
     mx_assert_status(r, 200);
-    expect_member(r, "user_id", u->user_id);
-    expect_member(r, "device_id", id);
+    mx_expect_member(r, "user_id", u->user_id, NULL);
+    mx_expect_member(r, "device_id", id, NULL);
 }
 
 /* spec: v1.17 application-service-api #identity-assertion: a device_id the
@@ -224,14 +197,11 @@ Test(asc, ASC_UNKNOWN_DEVICE,
     u = mx_as_user_new();
     other = mx_as_user_new();
     mx_as_put_device(other, others_device, "mxdev asc not yours");
-    r = MX_SEND(.method = "GET", .path = mx_path(MX_V3 "/account/whoami"),
-                .appservice = true, .assert_user = u->user_id,
-                .assert_device = mx_unique("NOSUCHDEV"));
+    r = mx_as_send("GET", mx_path(MX_V3 "/account/whoami"), u, mx_unique("NOSUCHDEV"),
+                   NULL);
     mx_assert_error(r, 400);
     mx_expect_errcode(r, "M_UNKNOWN_DEVICE");
-    r = MX_SEND(.method = "GET", .path = mx_path(MX_V3 "/account/whoami"),
-                .appservice = true, .assert_user = u->user_id,
-                .assert_device = others_device);
+    r = mx_as_send("GET", mx_path(MX_V3 "/account/whoami"), u, others_device, NULL);
     mx_assert_error(r, 400);
     mx_expect_errcode(r, "M_UNKNOWN_DEVICE");
 }
@@ -253,7 +223,7 @@ Test(asc, ASC_BEFORE,
     r = as_put(u, id, "mxdev asc before");
     status = r->status;
     errcode = mx_errcode(r);
-    r = as_get(u, mx_path(MX_V3 "/devices/%s", id));
+    r = mx_as_send("GET", mx_path(MX_V3 "/devices/%s", id), u, NULL, NULL);
     mx_observe("application service PUT /devices/{unknown} answered %ld%s%s; afterwards "
                "GET /devices/{id} answered %ld (device %s)",
                status, errcode != NULL ? " " : "", errcode != NULL ? errcode : "",

@@ -18,30 +18,13 @@
 #include "mx_assert.h"
 #include "mx_client.h"
 #include "mx_crosscut.h"
+#include "mx_scenario.h"
 #include "mx_session.h"
 
 TestSuite(asd, .init = mx_test_init, .fini = mx_test_fini);
 
-/* A request by the application service acting as u; body borrowed, may be
- * NULL. */
-static const struct mx_resp *as_send(const char *method, const char *path,
-                                     const struct mx_user *u, json_t *body) {
-    return MX_SEND(.method = method, .path = path, .appservice = true,
-                   .assert_user = u->user_id, .body = body);
-}
-
-/* The device is gone for u: GET /devices/{id} no longer shows it and the
- * list does not hold it. */
-static void expect_gone(const struct mx_user *u, const char *device_id) {
-    mx_expect_that(!mx_device_present(u, device_id), NULL,
-                   "device %s of %s is still there after the application service's "
-                   "deletion answered 200",
-                   device_id, u->user_id);
-    mx_expect_that(!mx_devices_contains(mx_list_devices(u), device_id, NULL), NULL,
-                   "device %s of %s is still in GET /devices after the application "
-                   "service's deletion answered 200",
-                   device_id, u->user_id);
-}
+/* What deleted the devices, for the messages of mx_expect_device_gone. */
+#define AS_DELETION "the application service's deletion"
 
 /* spec: v1.17 #delete_matrixclientv3devicesdeviceid: no UIA when used by an
  * application service; the device is deleted. */
@@ -54,12 +37,10 @@ Test(asd, ASD_DELETE,
     const struct mx_resp *r;
     json_t *body = mx_arena_keep_json(json_object());
 
-    mx_require_appservice();
-    u = mx_as_user_new();
-    mx_as_put_device(u, id, "mxdev asd delete");
-    r = as_send("DELETE", mx_path(MX_V3 "/devices/%s", id), u, body);
+    u = mx_as_user_with_device(id, "mxdev asd delete");
+    r = mx_as_send("DELETE", mx_path(MX_V3 "/devices/%s", id), u, NULL, body);
     mx_assert_status(r, 200);
-    expect_gone(u, id);
+    mx_expect_device_gone(u, id, AS_DELETION);
 }
 
 /* spec: v1.17 #post_matrixclientv3delete_devices: no UIA when used by an
@@ -75,12 +56,10 @@ Test(asd, ASD_BULK,
     const struct mx_resp *r;
     json_t *body = mx_arena_keep_json(json_pack("{s:[ss]}", "devices", a, b));
 
-    mx_require_appservice();
-    u = mx_as_user_new();
-    mx_as_put_device(u, a, "mxdev asd bulk a");
+    u = mx_as_user_with_device(a, "mxdev asd bulk a");
     mx_as_put_device(u, b, "mxdev asd bulk b");
     mx_as_put_device(u, keep, "mxdev asd bulk keep");
-    r = as_send("POST", mx_path(MX_V3 "/delete_devices"), u, body);
+    r = mx_as_send("POST", mx_path(MX_V3 "/delete_devices"), u, NULL, body);
     mx_assert_status(r, 200);
     /* Only some of the listed devices gone: the bulk semantics broke
      * (BULK-DELETE), not the application service's exemption from UIA. */
@@ -90,8 +69,8 @@ Test(asd, ASD_BULK,
                     "listed devices (%s, %s)",
                     a, b);
     } else {
-        expect_gone(u, a);
-        expect_gone(u, b);
+        mx_expect_device_gone(u, a, AS_DELETION);
+        mx_expect_device_gone(u, b, AS_DELETION);
     }
     mx_expect_that(mx_device_present(u, keep), NULL,
                    "device %s was not in the deletion list but is gone", keep);
@@ -109,25 +88,20 @@ Test(asd, ASD_GONE,
     const struct mx_resp *r;
     json_t *body = mx_arena_keep_json(json_object());
 
-    mx_require_appservice();
-    u = mx_as_user_new();
-    mx_as_put_device(u, id, "mxdev asd gone");
+    u = mx_as_user_with_device(id, "mxdev asd gone");
     /* Preconditions: the device could be asserted while it existed, and the
      * application service could delete it. */
-    r = MX_SEND(.method = "GET", .path = mx_path(MX_V3 "/account/whoami"),
-                .appservice = true, .assert_user = u->user_id, .assert_device = id);
+    r = mx_as_send("GET", mx_path(MX_V3 "/account/whoami"), u, id, NULL);
     if (r->status != 200)
         mx_block(r, "ASC-MASQUERADE", "the application service cannot assert device %s",
                  id);
-    r = as_send("DELETE", mx_path(MX_V3 "/devices/%s", id), u, body);
+    r = mx_as_send("DELETE", mx_path(MX_V3 "/devices/%s", id), u, NULL, body);
     if (r->status != 200)
         mx_block(r, "ASD-DELETE", "the application service cannot delete device %s", id);
-    r = MX_SEND(.method = "GET", .path = mx_path(MX_V3 "/account/whoami"),
-                .appservice = true, .assert_user = u->user_id, .assert_device = id);
+    r = mx_as_send("GET", mx_path(MX_V3 "/account/whoami"), u, id, NULL);
     mx_assert_error(r, 400);
     mx_expect_errcode(r, "M_UNKNOWN_DEVICE");
-    r = MX_SEND(.method = "GET", .path = mx_path(MX_V3 "/devices"), .appservice = true,
-                .assert_user = u->user_id, .assert_device = id);
+    r = mx_as_send("GET", mx_path(MX_V3 "/devices"), u, id, NULL);
     mx_assert_error(r, 400);
     mx_expect_errcode(r, "M_UNKNOWN_DEVICE");
 }
@@ -140,9 +114,7 @@ static void user_still_uia(bool bulk) {
     const struct mx_resp *r;
     json_t *body = NULL;
 
-    mx_require_legacy_login();
-    alice = mx_user_new();
-    victim = mx_login(alice, NULL, NULL);
+    victim = mx_user_and_device(&alice);
     if (bulk) {
         body = mx_arena_keep_json(json_pack("{s:[s]}", "devices", victim->device_id));
         r = MX_SEND(.method = "POST", .path = mx_path(MX_V3 "/delete_devices"),

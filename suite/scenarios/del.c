@@ -16,33 +16,15 @@
 
 #include "mx_assert.h"
 #include "mx_client.h"
+#include "mx_scenario.h"
 #include "mx_session.h"
 
 TestSuite(del, .init = mx_test_init, .fini = mx_test_fini);
 
-/* The device is gone for u: GET /devices/{id} no longer shows it and the
- * list does not hold it. */
-static void expect_gone(const struct mx_user *u, const char *device_id) {
-    mx_expect_that(!mx_device_present(u, device_id), NULL,
-                   "device %s is still there after the deletion answered 200", device_id);
-    mx_expect_that(!mx_devices_contains(mx_list_devices(u), device_id, NULL), NULL,
-                   "device %s is still in GET /devices after the deletion answered 200",
-                   device_id);
-}
-
 /* The device still exists and its token still works. */
 static void expect_alive(const struct mx_user *dev) {
-    const struct mx_resp *r =
-        MX_SEND(.method = "GET", .path = mx_path(MX_V3 "/account/whoami"), .as = dev);
-
-    mx_expect_that(r->status == 200, r,
-                   "the token of device %s of %s no longer works (expected whoami to "
-                   "answer 200)",
-                   dev->device_id, dev->user_id);
-    if (r->status == 200)
-        mx_expect_that(mx_device_present(dev, dev->device_id), NULL,
-                       "device %s of %s is gone for its owner", dev->device_id,
-                       dev->user_id);
+    if (mx_expect_token_works(dev, "the deletion was not to touch it"))
+        mx_expect_device_kept(dev, dev->device_id, "the deletion was not to touch it");
 }
 
 /* Status of a request whose outcome is not the point of the check: any
@@ -61,11 +43,9 @@ Test(del, DEL_IDEMPOTENT,
     const struct mx_user *dev;
     const struct mx_resp *r;
 
-    mx_require_legacy_login();
-    alice = mx_user_new();
-    dev = mx_login(alice, NULL, NULL);
+    dev = mx_user_and_device(&alice);
     mx_delete_device_uia(alice, dev->device_id);
-    expect_gone(alice, dev->device_id);
+    mx_expect_device_gone(alice, dev->device_id, "the deletion");
     r = mx_send_uia(alice, "DELETE", mx_path(MX_V3 "/devices/%s", dev->device_id), NULL,
                     NULL);
     mx_assert_status(r, 200);
@@ -120,14 +100,12 @@ Test(del, BULK_DELETE,
     const struct mx_user *d2;
     json_t *ids = NULL;
 
-    mx_require_legacy_login();
-    alice = mx_user_new();
-    d1 = mx_login(alice, NULL, NULL);
+    d1 = mx_user_and_device(&alice);
     d2 = mx_login(alice, NULL, NULL);
     ids = mx_arena_keep_json(json_pack("[ss]", d1->device_id, d2->device_id));
     mx_delete_devices_uia(alice, ids);
-    expect_gone(alice, d1->device_id);
-    expect_gone(alice, d2->device_id);
+    mx_expect_device_gone(alice, d1->device_id, "the deletion");
+    mx_expect_device_gone(alice, d2->device_id, "the deletion");
     expect_alive(alice);
 }
 
@@ -142,9 +120,7 @@ Test(del, BULK_IDEMPOTENT,
     const struct mx_user *d2;
     json_t *ids = NULL;
 
-    mx_require_legacy_login();
-    alice = mx_user_new();
-    d1 = mx_login(alice, NULL, NULL);
+    d1 = mx_user_and_device(&alice);
     d2 = mx_login(alice, NULL, NULL);
     ids = mx_arena_keep_json(json_pack("[ss]", d1->device_id, d2->device_id));
     mx_delete_devices_uia(alice, ids);
@@ -166,9 +142,7 @@ Test(del, BULK_MIXED,
     const struct mx_user *dev;
     json_t *ids = NULL;
 
-    mx_require_legacy_login();
-    alice = mx_user_new();
-    dev = mx_login(alice, NULL, NULL);
+    dev = mx_user_and_device(&alice);
     keep_out = mx_login(alice, NULL, NULL);
     /* A mixed list is a question only once plain lists work (BULK-DELETE):
      * the already-deleted ID comes from such a deletion. */
@@ -180,7 +154,7 @@ Test(del, BULK_MIXED,
     r = mx_send_uia(alice, "POST", mx_path(MX_V3 "/delete_devices"),
                     mx_arena_keep_json(json_pack("{s:O}", "devices", ids)), NULL);
     mx_assert_status(r, 200);
-    expect_gone(alice, dev->device_id);
+    mx_expect_device_gone(alice, dev->device_id, "the deletion");
     expect_alive(alice);
 }
 
@@ -195,9 +169,7 @@ Test(del, BULK_OTHER_USER,
     const struct mx_resp *r;
     json_t *body = NULL;
 
-    mx_require_legacy_login();
-    alice = mx_user_new();
-    own = mx_login(alice, NULL, NULL);
+    own = mx_user_and_device(&alice);
     bob = mx_user_new();
     body = mx_arena_keep_json(
         json_pack("{s:[ss]}", "devices", own->device_id, bob->device_id));
@@ -218,9 +190,7 @@ Test(del, BULK_MISSING,
     const struct mx_resp *r;
     json_t *body = mx_arena_keep_json(json_object());
 
-    mx_require_legacy_login();
-    alice = mx_user_new();
-    other = mx_login(alice, NULL, NULL);
+    other = mx_user_and_device(&alice);
     r = mx_send_uia(alice, "POST", mx_path(MX_V3 "/delete_devices"), body, NULL);
     mx_assert_error(r, 400);
     mx_expect_errcode(r, "M_BAD_JSON", "M_MISSING_PARAM");
@@ -244,9 +214,7 @@ Test(del, BULK_EMPTY,
     json_t *body = mx_arena_keep_json(json_pack("{s:[]}", "devices"));
     long first = 0;
 
-    mx_require_legacy_login();
-    alice = mx_user_new();
-    other = mx_login(alice, NULL, NULL);
+    other = mx_user_and_device(&alice);
     r = mx_send_uia(alice, "POST", mx_path(MX_V3 "/delete_devices"), body, &first);
     devices = mx_list_devices(alice);
     mx_observe("{\"devices\": []} answered %ld%s; final status %ld%s%s; both devices of "

@@ -16,7 +16,7 @@
 #include "mx_assert.h"
 #include "mx_client.h"
 #include "mx_env.h"
-#include "mx_match.h"
+#include "mx_scenario.h"
 #include "mx_redact.h"
 #include "mx_session.h"
 
@@ -32,10 +32,7 @@ Test(get, GET_OK,
         MX_SEND(.method = "GET", .path = mx_path(MX_V3 "/devices/%s", d->device_id),
                 .as = u);
     mx_assert_status(r, 200);
-    struct mx_error id_err = {{0}};
-    mx_expect_that(mx_match_string_member(r->json, "device_id", d->device_id, &id_err) ==
-                       0,
-                   r, "%s", id_err.text);
+    mx_expect_member(r, "device_id", d->device_id, NULL);
 }
 
 /* spec: v1.17 #get_matrixclientv3devicesdeviceid -- 404 when the user has no
@@ -126,10 +123,9 @@ static const char *login_with_id(const struct mx_user *account, const char *devi
  * Non-fatal, so that the caller still removes the device afterwards. */
 static void expect_addressed(const struct mx_user *as, bool appservice, const char *id) {
     const char *path = mx_path(MX_V3 "/devices/%s", id);
-    const struct mx_resp *r =
-        appservice ? MX_SEND(.method = "GET", .path = path, .appservice = true,
-                             .assert_user = as->user_id)
-                   : MX_SEND(.method = "GET", .path = path, .as = as);
+    const struct mx_resp *r = appservice
+                                  ? mx_as_send("GET", path, as, NULL, NULL)
+                                  : MX_SEND(.method = "GET", .path = path, .as = as);
     mx_expect_that(
         r->status == 200, r,
         "GET /devices/{deviceId} for the existing device \"%s\" (percent-encoded "
@@ -139,10 +135,10 @@ static void expect_addressed(const struct mx_user *as, bool appservice, const ch
     if (r->status != 200) {
         return;
     }
-    struct mx_error err = {{0}};
-    mx_expect_that(mx_match_string_member(r->json, "device_id", id, &err) == 0, r,
-                   "GET on the percent-encoded path did not return the device \"%s\": %s",
-                   id, err.text);
+    mx_expect_member(
+        r, "device_id", id,
+        mx_arena_printf(
+            "GET on the percent-encoded path did not return the device \"%s\"", id));
 }
 
 /* spec: v1.17 #get_matrixclientv3devicesdeviceid -- deviceId is a path
@@ -191,8 +187,7 @@ static void check_encoded(const char *suffix) {
     const struct mx_user *a = mx_as_user_new();
     json_t *body = mx_arena_keep_json(json_pack("{s:s}", "display_name", name));
     const char *path = mx_path(MX_V3 "/devices/%s", id);
-    const struct mx_resp *r = MX_SEND(.method = "PUT", .path = path, .appservice = true,
-                                      .assert_user = a->user_id, .body = body);
+    const struct mx_resp *r = mx_as_send("PUT", path, a, NULL, body);
     if (r->status != 200 && r->status != 201) {
         char reason[1024];
         snprintf(reason, sizeof reason,
@@ -203,8 +198,7 @@ static void check_encoded(const char *suffix) {
     }
     expect_addressed(a, true, id);
     json_t *none = mx_arena_keep_json(json_object());
-    r = MX_SEND(.method = "DELETE", .path = path, .appservice = true,
-                .assert_user = a->user_id, .body = none);
+    r = mx_as_send("DELETE", path, a, NULL, none);
     mx_expect_status(r, 200);
 }
 

@@ -17,7 +17,7 @@
 #include "mx_assert.h"
 #include "mx_client.h"
 #include "mx_crosscut.h"
-#include "mx_match.h"
+#include "mx_scenario.h"
 #include "mx_session.h"
 #include "mx_variants.h"
 
@@ -40,9 +40,7 @@ static void expect_name(const struct mx_user *as, const char *device_id, const c
                         const char *context) {
     const struct mx_resp *r = get_device(as, device_id);
     mx_assert_status(r, 200);
-    struct mx_error err = {{0}};
-    mx_expect_that(mx_match_string_member(r->json, "display_name", want, &err) == 0, r,
-                   "%s: %s", context, err.text);
+    mx_expect_member(r, "display_name", want, context);
 }
 
 /* The device's display name as GET shows it now (arena copy; NULL when it

@@ -25,6 +25,7 @@
 #include "mx_client.h"
 #include "mx_crosscut.h"
 #include "mx_env.h"
+#include "mx_scenario.h"
 #include "mx_session.h"
 
 TestSuite(tok, .init = mx_test_init, .fini = mx_test_fini);
@@ -91,22 +92,8 @@ static void expect_token_dead(const struct mx_user *who) {
                    who->device_id);
 }
 
-/* who's token still works and still names its device. */
-static void expect_token_alive(const struct mx_user *who) {
-    const struct mx_resp *r =
-        MX_SEND(.method = "GET", .path = mx_path(MX_V3 "/account/whoami"), .as = who);
-    const char *device;
-
-    mx_expect_that(r->status == 200, r,
-                   "the token of device %s should keep working (expected whoami to "
-                   "answer 200)",
-                   who->device_id);
-    if (r->status != 200)
-        return;
-    device = json_string_value(json_object_get(r->json, "device_id"));
-    mx_expect_that(device != NULL && strcmp(device, who->device_id) == 0, r,
-                   "whoami should still name device %s", who->device_id);
-}
+/* Why a token checked with mx_expect_token_alive should work. */
+#define NOT_DELETED "its device was not deleted"
 
 /* spec: v1.17 #delete_matrixclientv3devicesdeviceid: deletion "invalidates
  * any access token associated with" the device; such a token is unknown (401
@@ -118,9 +105,7 @@ Test(tok, TOK_DELETED__delete_device,
     const struct mx_user *alice;
     const struct mx_user *d;
 
-    mx_require_legacy_login();
-    alice = mx_user_new();
-    d = mx_login(alice, NULL, NULL);
+    d = mx_user_and_device(&alice);
     mx_delete_device_uia(alice, d->device_id);
     expect_token_dead(d);
 }
@@ -135,9 +120,7 @@ Test(tok, TOK_NO_SOFT,
     const struct mx_resp *r;
     json_t *soft;
 
-    mx_require_legacy_login();
-    alice = mx_user_new();
-    d = mx_login(alice, NULL, NULL);
+    d = mx_user_and_device(&alice);
     mx_delete_device_uia(alice, d->device_id);
     r = get_until_refused(d, mx_path(MX_V3 "/account/whoami"));
     if (!refused(r))
@@ -160,13 +143,11 @@ Test(tok, TOK_OTHERS_KEEP,
     const struct mx_user *d1;
     const struct mx_user *d2;
 
-    mx_require_legacy_login();
-    alice = mx_user_new();
-    d1 = mx_login(alice, NULL, NULL);
+    d1 = mx_user_and_device(&alice);
     d2 = mx_login(alice, NULL, NULL);
     mx_delete_device_uia(alice, d1->device_id);
-    expect_token_alive(alice);
-    expect_token_alive(d2);
+    mx_expect_token_alive(alice, NOT_DELETED);
+    mx_expect_token_alive(d2, NOT_DELETED);
 }
 
 /* spec: v1.17 #delete_matrixclientv3devicesdeviceid: a device may delete
@@ -178,9 +159,7 @@ Test(tok, TOK_SELF,
     const struct mx_user *d;
     const struct mx_resp *r;
 
-    mx_require_legacy_login();
-    alice = mx_user_new();
-    d = mx_login(alice, NULL, NULL);
+    d = mx_user_and_device(&alice);
     r = mx_send_uia(d, "DELETE", mx_path(MX_V3 "/devices/%s", d->device_id), NULL, NULL);
     mx_assert_status(r, 200);
     /* Its token can only die with it: a device still there after a 200
@@ -201,15 +180,13 @@ Test(tok, TOK_BULK,
     const struct mx_user *d2;
     json_t *ids = NULL;
 
-    mx_require_legacy_login();
-    alice = mx_user_new();
-    d1 = mx_login(alice, NULL, NULL);
+    d1 = mx_user_and_device(&alice);
     d2 = mx_login(alice, NULL, NULL);
     ids = mx_arena_keep_json(json_pack("[ss]", d1->device_id, d2->device_id));
     mx_delete_devices_uia(alice, ids);
     expect_token_dead(d1);
     expect_token_dead(d2);
-    expect_token_alive(alice);
+    mx_expect_token_alive(alice, NOT_DELETED);
 }
 
 /* spec: v1.17 #delete_matrixclientv3devicesdeviceid: deletion by an
@@ -229,9 +206,8 @@ Test(tok, TOK_AS_DELETE,
     if (d == NULL)
         mx_skip(why != NULL ? why : "the server gives namespace users no token");
     /* Precondition: the token works before the deletion. */
-    expect_token_alive(d);
-    r = MX_SEND(.method = "DELETE", .path = mx_path(MX_V3 "/devices/%s", d->device_id),
-                .appservice = true, .assert_user = u->user_id, .body = body);
+    mx_expect_token_alive(d, NOT_DELETED);
+    r = mx_as_send("DELETE", mx_path(MX_V3 "/devices/%s", d->device_id), u, NULL, body);
     if (r->status != 200)
         mx_block(r, "ASD-DELETE", "the application service cannot delete device %s",
                  d->device_id);
@@ -247,9 +223,7 @@ Test(tok, TOK_LOGOUT,
     const struct mx_user *d;
     const struct mx_resp *r;
 
-    mx_require_legacy_login();
-    alice = mx_user_new();
-    d = mx_login(alice, NULL, NULL);
+    d = mx_user_and_device(&alice);
     r = MX_SEND(.method = "POST", .path = mx_path(MX_V3 "/logout"), .as = d);
     mx_assert_status(r, 200);
     expect_token_dead(d);

@@ -20,6 +20,7 @@
 
 #include "mx_assert.h"
 #include "mx_client.h"
+#include "mx_scenario.h"
 #include "mx_session.h"
 #include "mx_variants.h"
 
@@ -73,25 +74,11 @@ static const struct mx_resp *open_challenge(enum del_endpoint ep, const struct m
 /* The refused deletion left the victim alone: still there for its owner,
  * and its token still works. */
 static void expect_intact(const struct mx_user *owner, const struct mx_user *victim) {
-    const struct mx_resp *r;
+    const char *because = "its deletion was refused, and a request without completed "
+                          "UIA must not delete anything";
 
-    mx_expect_that(mx_device_present(owner, victim->device_id), NULL,
-                   "device %s is gone after a refused deletion; a request without "
-                   "completed UIA must not delete anything",
-                   victim->device_id);
-    r = MX_SEND(.method = "GET", .path = mx_path(MX_V3 "/account/whoami"), .as = victim);
-    mx_expect_that(r->status == 200, r,
-                   "the token of device %s stopped working although its deletion was "
-                   "refused (expected whoami to answer 200)",
-                   victim->device_id);
-    if (r->status == 200) {
-        mx_expect_that(
-            json_is_string(json_object_get(r->json, "device_id")) &&
-                strcmp(json_string_value(json_object_get(r->json, "device_id")),
-                       victim->device_id) == 0,
-            r, "whoami with the surviving device's token should name device %s",
-            victim->device_id);
-    }
+    mx_expect_device_kept(owner, victim->device_id, because);
+    mx_expect_token_alive(victim, because);
 }
 
 /* Whether any offered flow lists stage. */
@@ -109,13 +96,6 @@ static bool stage_offered(const struct mx_resp *r, const char *stage) {
         }
     }
     return false;
-}
-
-/* A fresh user with a second device to delete. */
-static void fresh_pair(const struct mx_user **owner, const struct mx_user **victim) {
-    mx_require_legacy_login();
-    *owner = mx_user_new();
-    *victim = mx_login(*owner, NULL, NULL);
 }
 
 /* Declares one check and its two variants, one per deletion endpoint. */
@@ -142,7 +122,7 @@ UIA_TEST(UIA_CHALLENGE, "A deletion without auth gets 401 with a well-formed UIA
     const char *method = ep == EP_DELETE_DEVICE ? "DELETE" : "POST";
     static const char *const no_auth[] = {"auth", NULL};
 
-    fresh_pair(&alice, &victim);
+    victim = mx_user_and_device(&alice);
     path = ep == EP_DELETE_DEVICE ? mx_path(MX_V3 "/devices/%s", victim->device_id)
                                   : mx_path(MX_V3 "/delete_devices");
     vs = mx_request_variants(
@@ -169,7 +149,7 @@ UIA_TEST(UIA_NOTHING_DONE, "After the UIA 401 the device still exists and its to
     const struct mx_user *alice;
     const struct mx_user *victim;
 
-    fresh_pair(&alice, &victim);
+    victim = mx_user_and_device(&alice);
     open_challenge(ep, alice, victim->device_id);
     expect_intact(alice, victim);
 }
@@ -184,7 +164,7 @@ UIA_TEST(UIA_PASSWORD_FLOW, "For a password user one offered flow is exactly "
     struct mx_error err = {{0}};
     int rc;
 
-    fresh_pair(&alice, &victim);
+    victim = mx_user_and_device(&alice);
     r = open_challenge(ep, alice, victim->device_id);
     if (!json_is_array(json_object_get(r->json, "flows")))
         mx_block(r, "UIA-CHALLENGE", "the UIA 401 lists no flows to judge");
@@ -202,7 +182,7 @@ UIA_TEST(UIA_WRONG_PASSWORD, "m.login.password with a wrong password gets 401 "
     const struct mx_resp *r;
     json_t *auth = NULL;
 
-    fresh_pair(&alice, &victim);
+    victim = mx_user_and_device(&alice);
     r = open_challenge(ep, alice, victim->device_id);
     auth = mx_arena_keep_json(
         mx_auth_password(alice, "mxdev-not-the-password", session_of(r)));
@@ -222,7 +202,7 @@ UIA_TEST(UIA_OTHER_USER, "m.login.password with another user's valid credentials
     const struct mx_resp *r;
     json_t *auth = NULL;
 
-    fresh_pair(&alice, &victim);
+    victim = mx_user_and_device(&alice);
     bob = mx_user_new();
     r = open_challenge(ep, alice, victim->device_id);
     auth = mx_arena_keep_json(mx_auth_password(bob, bob->password, session_of(r)));
@@ -244,7 +224,7 @@ UIA_TEST(UIA_NOT_OFFERED, "An auth type that is in no offered flow gets 401 and 
     const char *type = "m.login.dummy";
     json_t *auth = NULL;
 
-    fresh_pair(&alice, &victim);
+    victim = mx_user_and_device(&alice);
     r = open_challenge(ep, alice, victim->device_id);
     if (stage_offered(r, type))
         type = "m.login.mxdev_unknown_stage";
@@ -265,7 +245,7 @@ UIA_TEST(UIA_SUCCESS, "The correct password with the session gets 200 with a JSO
     const struct mx_resp *r;
     json_t *auth = NULL;
 
-    fresh_pair(&alice, &victim);
+    victim = mx_user_and_device(&alice);
     r = open_challenge(ep, alice, victim->device_id);
     auth = mx_arena_keep_json(mx_auth_password(alice, alice->password, session_of(r)));
     r = send_delete(ep, alice, victim->device_id, auth);
@@ -288,7 +268,7 @@ UIA_TEST(UIA_SESSION_ECHO, "The session stays the same across a failed and the "
     json_t *wrong = NULL;
     json_t *right = NULL;
 
-    fresh_pair(&alice, &victim);
+    victim = mx_user_and_device(&alice);
     r = open_challenge(ep, alice, victim->device_id);
     session = session_of(r);
     if (session == NULL) {
@@ -325,7 +305,7 @@ UIA_TEST(UIA_SESSION_BOUND, "A UIA session opened to delete device A cannot comp
     const char *session;
     json_t *auth = NULL;
 
-    fresh_pair(&alice, &dev_a);
+    dev_a = mx_user_and_device(&alice);
     dev_b = mx_login(alice, NULL, NULL);
     r = open_challenge(ep, alice, dev_a->device_id);
     session = session_of(r);

@@ -37,6 +37,17 @@ Test(redact, secret_json_members) {
     expect_redacted("{\"token\": null}", "{\"token\": null}");
 }
 
+Test(redact, url_userinfo) {
+    mx_redact_url_userinfo("https://alice:pw9@hs.example/x@y?z");
+    mx_redact_url_userinfo("http://hs.example/path@not-userinfo");
+    mx_redact_url_userinfo("no scheme, user:pw@host");
+    mx_redact_url_userinfo(NULL);
+    expect_redacted("https://alice:pw9@hs.example", "https://<redacted>hs.example");
+    expect_redacted("the password pw9 alone", "the password <redacted> alone");
+    expect_redacted("alice elsewhere", "alice elsewhere");
+    expect_redacted("path@not-userinfo user:pw@host", "path@not-userinfo user:pw@host");
+}
+
 Test(redact, query_tokens) {
     expect_redacted("GET /devices?access_token=abc&x=1",
                     "GET /devices?access_token=<redacted>&x=1");

@@ -12,12 +12,16 @@
 #include <unistd.h>
 
 #include "../report/report_hooks.c"
+#include "../report/report_escape.c"
 #include "../report/report_spec.c"
 #include "../report/report_text.c"
 #include "../report/report_write.c"
 
 #include "mx_env.h"
 #include "mx_record.h"
+
+#define REPORT_TEST "test_report_abort"
+#include "report_run.h"
 
 #define WHY "registration is closed and no --user accounts were given"
 
@@ -45,47 +49,6 @@ static void on_init_deadline(void) {
 }
 
 Test(list, LIST_NAME, .init = on_init_deadline) {}
-
-static int problems;
-
-static void expect_that(bool ok, const char *what) {
-    if (!ok) {
-        fprintf(stderr, "test_report_abort: %s\n", what);
-        problems++;
-    }
-}
-
-static char *slurp(const char *dir, const char *name) {
-    char path[4096], *buf = NULL;
-    FILE *f;
-    long n;
-
-    snprintf(path, sizeof(path), "%s/%s", dir, name);
-    f = fopen(path, "r");
-    if (!f)
-        return NULL;
-    fseek(f, 0, SEEK_END);
-    n = ftell(f);
-    rewind(f);
-    buf = calloc((size_t)n + 1, 1);
-    if (buf && fread(buf, 1, (size_t)n, f) != (size_t)n) {
-        free(buf);
-        buf = NULL;
-    }
-    fclose(f);
-    return buf;
-}
-
-static const char *verdict_of_test(const json_t *results, const char *test) {
-    size_t i;
-    json_t *c;
-
-    json_array_foreach(json_object_get(results, "checks"), i, c) {
-        if (strcmp(json_string_value(json_object_get(c, "test")), test) == 0)
-            return json_string_value(json_object_get(c, "verdict"));
-    }
-    return "(missing)";
-}
 
 static void check_outputs(const char *dir, int status) {
     static const char *const files[] = {"results.json", "junit.xml", "results.tap",
@@ -137,10 +100,10 @@ static void check_outputs(const char *dir, int status) {
 
 int main(int argc, char **argv) {
     char dir[] = "/tmp/mxdev-report-abort.XXXXXX";
-    char err[512], console[4200];
+    char err[512];
     struct criterion_test_set *tests;
     struct mx_report_config cfg = {.target = "http://127.0.0.1:1", .spec_version = 117};
-    int status, saved_stdout;
+    int status;
 
     if (!mkdtemp(dir))
         return 99;
@@ -158,28 +121,10 @@ int main(int argc, char **argv) {
     /* One test at a time, in order (criterion sorts by name): LIST_ALL
      * aborts before LIST_SELF starts. */
     criterion_options.jobs = 1;
-    snprintf(console, sizeof(console), "%s/console.txt", dir);
-    fflush(stdout);
-    saved_stdout = dup(STDOUT_FILENO);
-    if (saved_stdout < 0 || !freopen(console, "w", stdout))
+    status = run_to_console(argc, argv, tests, dir);
+    if (status < 0)
         return 99;
-    if (criterion_handle_args(argc, argv, true))
-        criterion_run_all_tests(tests);
-    criterion_finalize(tests);
-    status = mx_report_exit_status();
-    fflush(stdout);
-    dup2(saved_stdout, STDOUT_FILENO);
-    close(saved_stdout);
 
     check_outputs(dir, status);
-    if (problems == 0) {
-        char cmd[4200];
-        snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
-        if (system(cmd) != 0)
-            fprintf(stderr, "could not remove %s\n", dir);
-    } else {
-        fprintf(stderr, "test_report_abort: %d problem(s); reports kept in %s\n",
-                problems, dir);
-    }
-    return problems == 0 ? 0 : 1;
+    return finish(dir);
 }

@@ -12,6 +12,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "../report/report_escape.c"
 #include "../report/report_spec.c"
 #include "../report/report_text.c"
 #include "../report/report_write.c"

@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "../report/report_hooks.c"
+#include "../report/report_escape.c"
 #include "../report/report_spec.c"
 #include "../report/report_text.c"
 #include "../report/report_write.c"
@@ -19,6 +20,9 @@
 #include "mx_record.h"
 #include "mx_redact.h"
 #include "mx_schema.h"
+
+#define REPORT_TEST "test_report_hooks"
+#include "report_run.h"
 
 #define SECRET "s3cr3t-token-value"
 
@@ -103,58 +107,6 @@ Test(del, DEL_UNKNOWN) {
 Test(del, DEL_IDEMPOTENT) {}
 
 Test(del, BULK_DELETE) {}
-
-static int problems;
-
-static void expect_that(bool ok, const char *what) {
-    if (!ok) {
-        fprintf(stderr, "test_report_hooks: %s\n", what);
-        problems++;
-    }
-}
-
-static const char *verdict_of_test(const json_t *results, const char *test) {
-    size_t i;
-    json_t *c;
-
-    json_array_foreach(json_object_get(results, "checks"), i, c) {
-        if (strcmp(json_string_value(json_object_get(c, "test")), test) == 0)
-            return json_string_value(json_object_get(c, "verdict"));
-    }
-    return "(missing)";
-}
-
-static const json_t *check_of_test(const json_t *results, const char *test) {
-    size_t i;
-    json_t *c;
-
-    json_array_foreach(json_object_get(results, "checks"), i, c) {
-        if (strcmp(json_string_value(json_object_get(c, "test")), test) == 0)
-            return c;
-    }
-    return NULL;
-}
-
-static char *slurp(const char *dir, const char *name) {
-    char path[4096], *buf = NULL;
-    FILE *f;
-    long n;
-
-    snprintf(path, sizeof(path), "%s/%s", dir, name);
-    f = fopen(path, "r");
-    if (!f)
-        return NULL;
-    fseek(f, 0, SEEK_END);
-    n = ftell(f);
-    rewind(f);
-    buf = calloc((size_t)n + 1, 1);
-    if (buf && fread(buf, 1, (size_t)n, f) != (size_t)n) {
-        free(buf);
-        buf = NULL;
-    }
-    fclose(f);
-    return buf;
-}
 
 /* The run had --spec-dir (a small spec written by main): its version notes
  * reach the checks of the groups that exercise the noted operations, per
@@ -399,8 +351,6 @@ int main(int argc, char **argv) {
     json_t *versions = json_pack("{s:[s]}", "versions", "v1.17");
     json_t *capabilities =
         json_pack("{s:b, s:s}", "appservice", 0, "tls_verification", "off");
-    char console[4200];
-    int saved_stdout;
     struct mx_report_config cfg = {.target = "http://alice:hunter3@127.0.0.1:1",
                                    .spec_version = 117,
                                    .strict = false,
@@ -458,29 +408,11 @@ int main(int argc, char **argv) {
     criterion_options.logging_threshold = CRITERION_IMPORTANT;
     fputs("test_report_hooks: most sample tests below fail on purpose\n", stderr);
     /* The console lines go to console.txt for the checks below. */
-    snprintf(console, sizeof(console), "%s/console.txt", dir);
-    fflush(stdout);
-    saved_stdout = dup(STDOUT_FILENO);
-    if (saved_stdout < 0 || !freopen(console, "w", stdout))
+    status = run_to_console(argc, argv, tests, dir);
+    if (status < 0)
         return 99;
-    if (criterion_handle_args(argc, argv, true))
-        criterion_run_all_tests(tests);
-    criterion_finalize(tests);
-    status = mx_report_exit_status();
-    fflush(stdout);
-    dup2(saved_stdout, STDOUT_FILENO);
-    close(saved_stdout);
 
     check_outputs(dir, status);
     check_unjudged(dir);
-    if (problems == 0) {
-        char cmd[4200];
-        snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
-        if (system(cmd) != 0)
-            fprintf(stderr, "could not remove %s\n", dir);
-    } else {
-        fprintf(stderr, "test_report_hooks: %d problem(s); reports kept in %s\n",
-                problems, dir);
-    }
-    return problems == 0 ? 0 : 1;
+    return finish(dir);
 }

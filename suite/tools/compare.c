@@ -23,6 +23,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "report_escape.h"
+
 #define EXIT_USAGE 2
 #define PROG "device-conformance-compare"
 
@@ -226,53 +228,6 @@ static void totals_text(const json_t *totals, char *buf, size_t len) {
     }
 }
 
-/* Markdown table cell: pipes escaped, line breaks flattened, no raw HTML. */
-static void md_text(FILE *f, const char *s) {
-    for (; s && *s; s++) {
-        switch (*s) {
-            case '|':
-                fputs("\\|", f);
-                break;
-            case '\\':
-                fputs("\\\\", f);
-                break;
-            case '<':
-                fputs("&lt;", f);
-                break;
-            case '\n':
-            case '\r':
-                fputc(' ', f);
-                break;
-            default:
-                fputc(*s, f);
-        }
-    }
-}
-
-static void html_text(FILE *f, const char *s) {
-    for (; s && *s; s++) {
-        switch (*s) {
-            case '&':
-                fputs("&amp;", f);
-                break;
-            case '<':
-                fputs("&lt;", f);
-                break;
-            case '>':
-                fputs("&gt;", f);
-                break;
-            case '"':
-                fputs("&quot;", f);
-                break;
-            case '\'':
-                fputs("&#39;", f);
-                break;
-            default:
-                fputc(*s, f);
-        }
-    }
-}
-
 static void write_md(FILE *f, const struct table *t) {
     char totals[512];
     fprintf(f, "# Side by side: %zu runs\n\n", t->n_runs);
@@ -282,21 +237,21 @@ static void write_md(FILE *f, const struct table *t) {
         const json_t *root = t->runs[r].root;
         totals_text(json_object_get(root, "totals"), totals, sizeof(totals));
         fputs("| ", f);
-        md_text(f, t->runs[r].label);
+        mx_put_md(f, t->runs[r].label);
         fputs(" | ", f);
-        md_text(f, str_member(root, "target"));
+        mx_put_md(f, str_member(root, "target"));
         fputs(" | ", f);
-        md_text(f, str_member(root, "spec_version"));
+        mx_put_md(f, str_member(root, "spec_version"));
         fputs(" | ", f);
-        md_text(f, str_member(root, "started"));
+        mx_put_md(f, str_member(root, "started"));
         fputs(" | ", f);
-        md_text(f, totals);
+        mx_put_md(f, totals);
         fputs(" |\n", f);
     }
     fputs("\n| requirement | check | level |", f);
     for (size_t r = 0; r < t->n_runs; r++) {
         fputc(' ', f);
-        md_text(f, t->runs[r].label);
+        mx_put_md(f, t->runs[r].label);
         fputs(" |", f);
     }
     fputs("\n|---|---|---|", f);
@@ -306,11 +261,11 @@ static void write_md(FILE *f, const struct table *t) {
     for (size_t i = 0; i < t->n_rows; i++) {
         const struct row *row = &t->rows[i];
         fputs("| `", f);
-        md_text(f, row->id);
+        mx_put_md(f, row->id);
         fputs("` | `", f);
-        md_text(f, row->test);
+        mx_put_md(f, row->test);
         fputs("` | ", f);
-        md_text(f, row->level);
+        mx_put_md(f, row->level);
         fputs(" |", f);
         for (size_t r = 0; r < t->n_runs; r++) {
             const char *v = row->verdicts[r];
@@ -319,10 +274,10 @@ static void write_md(FILE *f, const struct table *t) {
                 fputs("—", f);
             else if (row->differs) {
                 fputs("**", f);
-                md_text(f, v);
+                mx_put_md(f, v);
                 fputs("**", f);
             } else
-                md_text(f, v);
+                mx_put_md(f, v);
             fputs(" |", f);
         }
         fputc('\n', f);
@@ -357,7 +312,7 @@ static void write_html(FILE *f, const struct table *t) {
         fputs("<tr>", f);
         for (size_t k = 0; k < sizeof(cells) / sizeof(cells[0]); k++) {
             fputs("<td>", f);
-            html_text(f, cells[k]);
+            mx_put_xml(f, cells[k]);
             fputs("</td>", f);
         }
         fputs("</tr>\n", f);
@@ -365,18 +320,18 @@ static void write_html(FILE *f, const struct table *t) {
     fputs("</table>\n<table>\n<tr><th>requirement</th><th>check</th><th>level</th>", f);
     for (size_t r = 0; r < t->n_runs; r++) {
         fputs("<th>", f);
-        html_text(f, t->runs[r].label);
+        mx_put_xml(f, t->runs[r].label);
         fputs("</th>", f);
     }
     fputs("</tr>\n", f);
     for (size_t i = 0; i < t->n_rows; i++) {
         const struct row *row = &t->rows[i];
         fprintf(f, "<tr%s><td><code>", row->differs ? " class=\"differs\"" : "");
-        html_text(f, row->id);
+        mx_put_xml(f, row->id);
         fputs("</code></td><td><code>", f);
-        html_text(f, row->test);
+        mx_put_xml(f, row->test);
         fputs("</code></td><td>", f);
-        html_text(f, row->level);
+        mx_put_xml(f, row->level);
         fputs("</td>", f);
         for (size_t r = 0; r < t->n_runs; r++) {
             const char *v = row->verdicts[r];
@@ -385,15 +340,15 @@ static void write_html(FILE *f, const struct table *t) {
                 continue;
             }
             fputs("<td class=\"", f);
-            html_text(f, v);
+            mx_put_xml(f, v);
             fputc('"', f);
             if (row->notes[r] != NULL) {
                 fputs(" title=\"", f);
-                html_text(f, row->notes[r]);
+                mx_put_xml(f, row->notes[r]);
                 fputc('"', f);
             }
             fputc('>', f);
-            html_text(f, v);
+            mx_put_xml(f, v);
             fputs("</td>", f);
         }
         fputs("</tr>\n", f);
