@@ -6,8 +6,10 @@
 #include <criterion/criterion.h>
 
 #include "dispatch.h"
+#include "handlers.h"
 #include "reqlog.h"
 #include "routes.h"
+#include "uri.h"
 
 #define V3 "/_matrix/client/v3"
 
