@@ -59,7 +59,7 @@ struct mock_ctx {
     struct mock_reply *reply;
     struct mock_match match; /* route NULL when no route matched */
     struct mock_query query;
-    json_t *body; /* the parsed JSON object for json_body routes (owned), else NULL */
+    json_t *body; /* the JSON object of a MOCK_ROUTE_JSON_BODY route (owned), or NULL */
     struct mock_identity who;
     int64_t now_ms;
 };

@@ -143,3 +143,22 @@ Test(deviations, not_json) {
     cr_expect_str_eq(errcode(&a), "M_BAD_JSON");
     json_decref(a.json);
 }
+
+/* Replies the transport refuses before dispatch go through the filters too. */
+Test(deviations, refused_requests_filtered) {
+    struct mock_config cfg;
+    struct mock_state state;
+    mock_config_init(&cfg);
+    cfg.deviations[DEV_TEXT_PLAIN] = true;
+    cfg.deviations[DEV_ERROR_WITHOUT_ERROR_FIELD] = true;
+    cr_assert_eq(mock_state_setup(&state, &cfg), 0);
+    struct mock_request req = {.method = "GET", .uri = V3 "/devices"};
+    struct mock_reply reply;
+    mock_dispatch_refuse(&state, &req, 431, "M_TOO_LARGE", "Headers too large", &reply);
+    cr_expect_eq(reply.status, 431);
+    cr_expect_str_eq(reply.content_type, "text/plain; charset=utf-8");
+    cr_expect_str_eq(reply.body, "{\"errcode\":\"M_TOO_LARGE\"}");
+    mock_reply_clean(&reply);
+    mock_state_teardown(&state);
+    mock_config_clean(&cfg);
+}
