@@ -259,39 +259,62 @@ static void uia_password_two_stage(struct mock_ctx *ctx) {
             json_string("m.login.terms"));
 }
 
-static void (*const filters[DEV_COUNT])(struct mock_ctx *ctx) = {
-    [DEV_TEXT_PLAIN] = text_plain,
-    [DEV_ERROR_WITHOUT_ERROR_FIELD] = error_without_error_field,
-    [DEV_LAST_SEEN_TS_STRING] = last_seen_ts_string,
-    [DEV_UNRECOGNIZED_NOT_FOUND] = unrecognized_not_found,
-    [DEV_NO_CORS] = no_cors,
-    [DEV_RATE_LIMIT_WRONG_ERRCODE] = rate_limit_wrong_errcode,
-    [DEV_MISSING_TOKEN_UNKNOWN] = missing_token_unknown,
-    [DEV_UNKNOWN_TOKEN_FORBIDDEN] = unknown_token_forbidden,
-    [DEV_LIST_IP_NUMBER] = list_ip_number,
-    [DEV_LIST_OMITS_SELF] = list_omits_self,
-    [DEV_LIST_OMITS_NEWEST] = list_omits_newest,
-    [DEV_LIST_PHANTOM_DEVICE] = list_phantom_device,
-    [DEV_GET_ID_LOWERCASED] = get_id_lowercased,
-    [DEV_GET_UNKNOWN_403] = get_unknown_403,
-    [DEV_GET_UNKNOWN_ERRCODE] = get_unknown_errcode,
-    [DEV_PUT_UNKNOWN_FORBIDDEN] = put_unknown_forbidden,
-    [DEV_PUT_UNKNOWN_NO_NAME_OK] = put_unknown_no_name_ok,
-    [DEV_NOT_JSON_BAD_JSON] = not_json_bad_json,
-    [DEV_AS_CREATE_200] = as_create_200,
-    [DEV_AS_UPDATE_201] = as_update_201,
-    [DEV_WHOAMI_NO_DEVICE] = whoami_no_device,
-    [DEV_UIA_NO_FLOWS] = uia_no_flows,
-    [DEV_UIA_PASSWORD_TWO_STAGE] = uia_password_two_stage,
+/* Each filter, and the operations whose success body (a 2xx JSON body) it
+ * rewrites: a handler that writes such a body as text rather than JSON
+ * builds it as JSON while one of these is on (see
+ * mock_deviation_filters_rewrite_body). */
+static const struct {
+    void (*fn)(struct mock_ctx *ctx);
+    const char *body_of; /* space-separated operationIds, or NULL */
+} filters[DEV_COUNT] = {
+    [DEV_TEXT_PLAIN] = {text_plain, NULL},
+    [DEV_ERROR_WITHOUT_ERROR_FIELD] = {error_without_error_field, NULL},
+    [DEV_LAST_SEEN_TS_STRING] = {last_seen_ts_string, "getDevices getDevice"},
+    [DEV_UNRECOGNIZED_NOT_FOUND] = {unrecognized_not_found, NULL},
+    [DEV_NO_CORS] = {no_cors, NULL},
+    [DEV_RATE_LIMIT_WRONG_ERRCODE] = {rate_limit_wrong_errcode, NULL},
+    [DEV_MISSING_TOKEN_UNKNOWN] = {missing_token_unknown, NULL},
+    [DEV_UNKNOWN_TOKEN_FORBIDDEN] = {unknown_token_forbidden, NULL},
+    [DEV_LIST_IP_NUMBER] = {list_ip_number, "getDevices"},
+    [DEV_LIST_OMITS_SELF] = {list_omits_self, "getDevices"},
+    [DEV_LIST_OMITS_NEWEST] = {list_omits_newest, "getDevices"},
+    [DEV_LIST_PHANTOM_DEVICE] = {list_phantom_device, "getDevices"},
+    [DEV_GET_ID_LOWERCASED] = {get_id_lowercased, "getDevice"},
+    [DEV_GET_UNKNOWN_403] = {get_unknown_403, NULL},
+    [DEV_GET_UNKNOWN_ERRCODE] = {get_unknown_errcode, NULL},
+    [DEV_PUT_UNKNOWN_FORBIDDEN] = {put_unknown_forbidden, NULL},
+    [DEV_PUT_UNKNOWN_NO_NAME_OK] = {put_unknown_no_name_ok, NULL},
+    [DEV_NOT_JSON_BAD_JSON] = {not_json_bad_json, NULL},
+    [DEV_AS_CREATE_200] = {as_create_200, NULL},
+    [DEV_AS_UPDATE_201] = {as_update_201, NULL},
+    [DEV_WHOAMI_NO_DEVICE] = {whoami_no_device, "getTokenOwner"},
+    [DEV_UIA_NO_FLOWS] = {uia_no_flows, NULL},
+    [DEV_UIA_PASSWORD_TWO_STAGE] = {uia_password_two_stage, NULL},
 };
 
 void mock_deviation_filters_apply(struct mock_ctx *ctx) {
     for (int d = 0; d < DEV_COUNT; d++) {
-        if (filters[d] != NULL && mock_deviates(ctx->dev, (enum mock_deviation)d))
-            filters[d](ctx);
+        if (filters[d].fn != NULL && mock_deviates(ctx->dev, (enum mock_deviation)d))
+            filters[d].fn(ctx);
     }
 }
 
 bool mock_deviation_has_filter(enum mock_deviation d) {
-    return d < DEV_COUNT && filters[d] != NULL;
+    return d < DEV_COUNT && filters[d].fn != NULL;
+}
+
+bool mock_deviation_filters_rewrite_body(const struct mock_deviations *dev,
+                                         const char *operation) {
+    size_t len = strlen(operation);
+    for (int d = 0; d < DEV_COUNT; d++) {
+        const char *ops = filters[d].body_of;
+        if (ops == NULL || !mock_deviates(dev, (enum mock_deviation)d))
+            continue;
+        for (const char *p = strstr(ops, operation); p != NULL;
+             p = strstr(p + 1, operation)) {
+            if ((p == ops || p[-1] == ' ') && (p[len] == ' ' || p[len] == '\0'))
+                return true;
+        }
+    }
+    return false;
 }

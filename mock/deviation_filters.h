@@ -19,4 +19,11 @@ void mock_deviation_filters_apply(struct mock_ctx *ctx);
 /* Whether d has a filter (for the check that every SHAPE row has one). */
 bool mock_deviation_has_filter(enum mock_deviation d);
 
+/* Whether a switched-on filter rewrites the JSON body of a successful reply
+ * of operation (an operationId such as "getDevices"). A handler that would
+ * write that body as text (reply->body) must then answer with reply->json,
+ * or the filter cannot see it. */
+bool mock_deviation_filters_rewrite_body(const struct mock_deviations *dev,
+                                         const char *operation);
+
 #endif

@@ -162,3 +162,19 @@ Test(deviations, refused_requests_filtered) {
     mock_state_teardown(&state);
     mock_config_clean(&cfg);
 }
+
+Test(deviations, filters_name_the_bodies_they_rewrite) {
+    struct mock_deviations dev;
+    bool on[DEV_COUNT] = {false};
+    mock_deviations_init(&dev, on);
+    cr_expect_not(mock_deviation_filters_rewrite_body(&dev, "getDevices"));
+    dev.on[DEV_LAST_SEEN_TS_STRING] = true;
+    cr_expect(mock_deviation_filters_rewrite_body(&dev, "getDevices"));
+    cr_expect(mock_deviation_filters_rewrite_body(&dev, "getDevice"));
+    cr_expect_not(mock_deviation_filters_rewrite_body(&dev, "getDevic"));
+    cr_expect_not(mock_deviation_filters_rewrite_body(&dev, "updateDevice"));
+    dev.on[DEV_LAST_SEEN_TS_STRING] = false;
+    dev.on[DEV_TEXT_PLAIN] = true; /* headers only */
+    cr_expect_not(mock_deviation_filters_rewrite_body(&dev, "getDevices"));
+    mock_deviations_clean(&dev);
+}
