@@ -29,8 +29,4 @@ void mock_dispatch_refuse(struct mock_state *state, const struct mock_request *r
                           unsigned status, const char *errcode, const char *why,
                           struct mock_reply *reply);
 
-/* The compact JSON text of v: the same bytes as json_dumps(v, JSON_COMPACT),
- * faster. Returns a new string (free), or NULL on OOM. */
-char *mock_json_text(json_t *v);
-
 #endif

@@ -7,6 +7,7 @@
 
 #include "dispatch.h"
 #include "handlers.h"
+#include "json_text.h"
 #include "reqlog.h"
 #include "routes.h"
 #include "uri.h"
