@@ -12,14 +12,9 @@
 #include "errors.h"
 #include "random.h"
 #include "routes.h"
+#include "state.h"
 #include "store.h"
 #include "uia.h"
-
-void mock_identity_clean(struct mock_identity *who) {
-    free(who->user_id);
-    free(who->device_id);
-    memset(who, 0, sizeof *who);
-}
 
 char *mock_qualify_user(const struct mock_ctx *ctx, const char *text) {
     if (text[0] == '@')
@@ -51,8 +46,7 @@ static int set_identity(struct mock_ctx *ctx, const char *user_id,
         mock_error(ctx->reply, 500, "M_UNKNOWN", "Out of memory");
         return -1;
     }
-    if (mock_dev_tracks_users())
-        mock_dev_note_user(user_id);
+    mock_dev_note_user(ctx->dev, user_id);
     return 0;
 }
 
@@ -65,13 +59,14 @@ static int assert_identity(struct mock_ctx *ctx, const struct mock_appservice *a
         user_id = as->sender_user_id;
     bool is_sender = strcmp(user_id, as->sender_user_id) == 0;
     if (!is_sender && !mock_appservice_owns_user(as, user_id) &&
-        !mock_deviates(DEV_AS_ANY_USER)) {
+        !mock_deviates(ctx->dev, DEV_AS_ANY_USER)) {
         mock_error(ctx->reply, 403, "M_FORBIDDEN",
                    "Application service cannot masquerade as this user");
         return -1;
     }
     /* Registration asserts the sender; everything else needs a real user. */
-    if (ctx->match.route->handler != on_register && !store_user_exists(st, user_id)) {
+    if (!(ctx->match.route->flags & MOCK_ROUTE_NEW_USER) &&
+        !store_user_exists(st, user_id)) {
         mock_error(ctx->reply, 403, "M_FORBIDDEN",
                    "Application service has not registered this user");
         return -1;
@@ -80,10 +75,10 @@ static int assert_identity(struct mock_ctx *ctx, const struct mock_appservice *a
     if (device_id != NULL && ctx->state->cfg->spec_version < SPEC_V1_17)
         device_id = NULL; /* device masquerading arrived in 1.17 */
     if (device_id != NULL && store_device_get(st, user_id, device_id) == NULL) {
-        if (mock_deviates(DEV_AS_DELETED_DEVICE_ASSERTABLE) &&
-            mock_dev_was_deleted(user_id, device_id)) {
+        if (mock_deviates(ctx->dev, DEV_AS_DELETED_DEVICE_ASSERTABLE) &&
+            mock_dev_was_deleted(ctx->dev, user_id, device_id)) {
             /* accepted as if it still existed */
-        } else if (mock_deviates(DEV_UNKNOWN_DEVICE_IGNORED)) {
+        } else if (mock_deviates(ctx->dev, DEV_UNKNOWN_DEVICE_IGNORED)) {
             device_id = NULL;
         } else {
             mock_error(ctx->reply, 400, "M_UNKNOWN_DEVICE",
@@ -98,13 +93,9 @@ static int assert_identity(struct mock_ctx *ctx, const struct mock_appservice *a
 }
 
 static int unknown_token(struct mock_ctx *ctx, bool known_deleted) {
-    if (mock_deviates(DEV_UNKNOWN_TOKEN_FORBIDDEN)) {
-        mock_error(ctx->reply, 403, "M_FORBIDDEN", "Invalid access token");
-        return -1;
-    }
     json_t *body =
         mock_error(ctx->reply, 401, "M_UNKNOWN_TOKEN", "Unrecognised access token");
-    bool soft = known_deleted && mock_deviates(DEV_DELETED_TOKEN_SOFT_LOGOUT);
+    bool soft = known_deleted && mock_deviates(ctx->dev, DEV_DELETED_TOKEN_SOFT_LOGOUT);
     if (body != NULL)
         json_object_set_new(body, "soft_logout", json_boolean(soft));
     return -1;
@@ -117,13 +108,14 @@ int mock_authenticate(struct mock_ctx *ctx) {
         return 0;
 
     const char *token = NULL;
-    bool use_header = !(route->device_api && mock_deviates(DEV_HEADER_TOKEN_IGNORED));
+    bool use_header = !((route->flags & MOCK_ROUTE_DEVICE_API) &&
+                        mock_deviates(ctx->dev, DEV_HEADER_TOKEN_IGNORED));
     if (use_header && ctx->req->authorization != NULL)
         token = bearer_token(ctx->req->authorization);
     /* Query-string tokens were removed after 1.19. */
-    bool use_query =
-        cfg->spec_version <= SPEC_V1_19 || mock_deviates(DEV_QUERY_TOKEN_ACCEPTED);
-    if (mock_deviates(DEV_QUERY_TOKEN_IGNORED))
+    bool use_query = cfg->spec_version <= SPEC_V1_19 ||
+                     mock_deviates(ctx->dev, DEV_QUERY_TOKEN_ACCEPTED);
+    if (mock_deviates(ctx->dev, DEV_QUERY_TOKEN_IGNORED))
         use_query = false;
     if (token == NULL && use_query)
         token = mock_query_get(&ctx->query, "access_token");
@@ -133,8 +125,6 @@ int mock_authenticate(struct mock_ctx *ctx) {
     if (token == NULL) {
         if (route->auth == MOCK_AUTH_OPTIONAL)
             return 0;
-        if (mock_deviates(DEV_MISSING_TOKEN_UNKNOWN))
-            return unknown_token(ctx, false);
         mock_error(ctx->reply, 401, "M_MISSING_TOKEN", "Missing access token");
         return -1;
     }
@@ -149,7 +139,7 @@ int mock_authenticate(struct mock_ctx *ctx) {
 
     const char *dead_user, *dead_device;
     bool accepted = false;
-    int known = mock_dev_dead_token(token, &dead_user, &dead_device, &accepted);
+    int known = mock_dev_dead_token(ctx->dev, token, &dead_user, &dead_device, &accepted);
     if (known && accepted)
         return set_identity(ctx, dead_user, dead_device);
     return unknown_token(ctx, known);
@@ -191,8 +181,6 @@ static const char *stage_of(enum mock_uia_kind kind) {
 }
 
 static json_t *flows_of(enum mock_uia_kind kind) {
-    if (kind == MOCK_UIA_PASSWORD && mock_deviates(DEV_UIA_PASSWORD_TWO_STAGE))
-        return json_pack("[{s:[s,s]}]", "stages", "m.login.password", "m.login.terms");
     return json_pack("[{s:[s]}]", "stages", stage_of(kind));
 }
 
@@ -206,17 +194,12 @@ static void challenge(struct mock_ctx *ctx, enum mock_uia_kind kind, const char 
                       const char *op, const char *session, const char *errcode,
                       const char *message) {
     struct uia *u = ctx->state->uia;
-    /* Only the device-deletion challenge bends, so registration still works. */
-    if (kind == MOCK_UIA_PASSWORD && mock_deviates(DEV_UIA_NO_FLOWS)) {
-        mock_error(ctx->reply, 401, "M_FORBIDDEN", "Authentication required");
-        return;
-    }
     json_t *body;
     if (errcode != NULL) {
         body = mock_error(ctx->reply, 401, errcode, "%s", message);
         if (body == NULL)
             return;
-        if (mock_deviates(DEV_UIA_NEW_SESSION)) {
+        if (mock_deviates(ctx->dev, DEV_UIA_NEW_SESSION)) {
             const char *fresh = uia_open(u, user_id, ctx->req->method, op, ctx->now_ms);
             if (fresh != NULL)
                 session = fresh;
@@ -265,9 +248,9 @@ static int check_password(struct mock_ctx *ctx, json_t *auth, const char *user_i
     int rc = -1;
     if (strcmp(claimed, user_id) == 0) {
         if (store_user_password_ok(ctx->state->store, user_id, password) ||
-            mock_deviates(DEV_UIA_ACCEPT_WRONG_PASSWORD))
+            mock_deviates(ctx->dev, DEV_UIA_ACCEPT_WRONG_PASSWORD))
             rc = 0;
-    } else if (mock_deviates(DEV_UIA_ANY_USER) &&
+    } else if (mock_deviates(ctx->dev, DEV_UIA_ANY_USER) &&
                store_user_password_ok(ctx->state->store, claimed, password)) {
         rc = 0;
     }
@@ -291,7 +274,8 @@ int mock_uia_gate(struct mock_ctx *ctx, enum mock_uia_kind kind, const char *use
         return -1;
     if (session != NULL) {
         enum uia_lookup found = uia_check(u, session, user_id, method, op, ctx->now_ms);
-        if (found == UIA_SESSION_MISMATCH && !mock_deviates(DEV_UIA_SESSION_UNBOUND)) {
+        if (found == UIA_SESSION_MISMATCH &&
+            !mock_deviates(ctx->dev, DEV_UIA_SESSION_UNBOUND)) {
             mock_error(ctx->reply, 403, "M_FORBIDDEN",
                        "This session was opened for another operation");
             return -1;
@@ -325,7 +309,7 @@ int mock_uia_gate(struct mock_ctx *ctx, enum mock_uia_kind kind, const char *use
     }
     if (strcmp(type, stage) != 0) {
         if (kind == MOCK_UIA_PASSWORD && strcmp(type, "m.login.dummy") == 0 &&
-            mock_deviates(DEV_UIA_ACCEPT_DUMMY))
+            mock_deviates(ctx->dev, DEV_UIA_ACCEPT_DUMMY))
             goto done;
         challenge(ctx, kind, user_id, op, session, "M_UNRECOGNIZED",
                   "This stage is not offered");

@@ -7,16 +7,7 @@
 
 #include <stdbool.h>
 
-struct mock_ctx;
-struct mock_appservice;
-
-struct mock_identity {
-    char *user_id;   /* owned; NULL when the request is anonymous */
-    char *device_id; /* owned; NULL for an application service acting without one */
-    const struct mock_appservice *as; /* borrowed; set when the as_token was used */
-};
-
-void mock_identity_clean(struct mock_identity *who);
+#include "handler.h"
 
 /* Resolves the request's token according to ctx->match.route->auth into
  * ctx->who. Returns 0, or -1 with the error reply (401/403/400) filled.

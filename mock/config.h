@@ -8,6 +8,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+#include "deviations.h"
 #include "store.h"
 
 /* Spec versions the mock can behave as. Compare with < and >=. */
@@ -55,6 +56,7 @@ struct mock_config {
     char *seed_file;             /* path or NULL */
     struct mock_appservice *appservices;
     size_t n_appservices;
+    bool deviations[DEV_COUNT]; /* --deviate NAME: the named deviations on */
 };
 
 /* Parses "1.16".."1.20"; returns 0, or -1 when unsupported. */

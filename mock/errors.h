@@ -1,12 +1,33 @@
-/* The one place that builds Matrix error bodies {"errcode", "error"}. */
+/* The reply a request gets, and the one place that builds Matrix error
+ * bodies {"errcode", "error"}. */
 #ifndef MOCK_ERRORS_H
 #define MOCK_ERRORS_H
 
+#include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 #include <jansson.h>
 
-#include "dispatch.h"
+/* The answer. Everything in it is owned by the reply: free with
+ * mock_reply_clean. */
+struct mock_reply {
+    unsigned status;
+    json_t *json; /* set by handlers; serialised into body by mock_dispatch */
+    char *body;   /* NUL-terminated; body_len excludes the NUL */
+    size_t body_len;
+    const char *content_type; /* static string */
+    bool cors;                /* add the Access-Control-Allow-* headers */
+    const char *allow;        /* static "Allow" header value (405, OPTIONS), or NULL */
+    unsigned retry_after_s;   /* 0: no Retry-After header */
+};
+
+/* The CORS header values the server adds when reply->cors is set. */
+#define MOCK_CORS_ALLOW_ORIGIN "*"
+#define MOCK_CORS_ALLOW_METHODS "GET, HEAD, POST, PUT, DELETE, OPTIONS"
+#define MOCK_CORS_ALLOW_HEADERS "X-Requested-With, Content-Type, Authorization"
+
+void mock_reply_clean(struct mock_reply *reply);
 
 /* Makes reply a Matrix error: status with {"errcode": errcode, "error": ...}.
  * Replaces any body set before. Returns the body (borrowed: owned by reply)

@@ -6,11 +6,13 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "auth.h"
 #include "config.h"
 #include "deviations.h"
 #include "errors.h"
+#include "handlers.h"
 #include "random.h"
-#include "routes.h"
+#include "state.h"
 #include "store.h"
 #include "uia.h"
 
@@ -64,7 +66,7 @@ static void start_session(struct mock_ctx *ctx, const char *user_id,
         store_device_id_generate(st, user_id, generated);
         device_id = generated;
     }
-    if (mock_deviates(DEV_LOGIN_IGNORES_INITIAL_NAME))
+    if (mock_deviates(ctx->dev, DEV_LOGIN_IGNORES_INITIAL_NAME))
         display_name = NULL;
     if (store_device_get(st, user_id, device_id) == NULL &&
         store_device_create(st, user_id, device_id, display_name) != 0) {
@@ -79,8 +81,7 @@ static void start_session(struct mock_ctx *ctx, const char *user_id,
     store_device_seen(st, user_id, device_id,
                       ctx->req->client_ip != NULL ? ctx->req->client_ip : "unknown",
                       ctx->now_ms);
-    if (mock_dev_tracks_users())
-        mock_dev_note_user(user_id);
+    mock_dev_note_user(ctx->dev, user_id);
     mock_reply_json(ctx->reply, 200,
                     json_pack("{s:s,s:s,s:s,s:s}", "user_id", user_id, "access_token",
                               token, "device_id", device_id, "home_server",
@@ -346,7 +347,7 @@ void on_logout(struct mock_ctx *ctx) {
     struct store *st = ctx->state->store;
     const char *user_id = ctx->who.user_id, *device_id = ctx->who.device_id;
     if (device_id != NULL) {
-        if (mock_deviates(DEV_LOGOUT_KEEPS_DEVICE))
+        if (mock_deviates(ctx->dev, DEV_LOGOUT_KEEPS_DEVICE))
             store_token_revoke(st, store_device_token(st, user_id, device_id));
         else
             store_device_delete(st, user_id, device_id);
@@ -377,8 +378,7 @@ void on_logout_all(struct mock_ctx *ctx) {
 
 void on_whoami(struct mock_ctx *ctx) {
     json_t *body = json_pack("{s:s,s:b}", "user_id", ctx->who.user_id, "is_guest", 0);
-    bool hide = ctx->who.as != NULL && mock_deviates(DEV_WHOAMI_NO_DEVICE);
-    if (body != NULL && ctx->who.device_id != NULL && !hide)
+    if (body != NULL && ctx->who.device_id != NULL)
         json_object_set_new(body, "device_id", json_string(ctx->who.device_id));
     mock_reply_json(ctx->reply, 200, body);
 }
@@ -390,10 +390,7 @@ void on_whoami(struct mock_ctx *ctx) {
 static bool admin_register_off(struct mock_ctx *ctx) {
     if (ctx->state->shared_secret != NULL)
         return false;
-    if (mock_deviates(DEV_UNRECOGNIZED_NOT_FOUND))
-        mock_error(ctx->reply, 404, "M_NOT_FOUND", "Not found");
-    else
-        mock_error(ctx->reply, 404, "M_UNRECOGNIZED", "Unrecognized request");
+    mock_error(ctx->reply, 404, "M_UNRECOGNIZED", "Unrecognized request");
     return true;
 }
 

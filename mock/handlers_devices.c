@@ -8,15 +8,16 @@
  * they could never complete; their application service deletes without UIA
  * since 1.17. At 1.16 the application service gets the password challenge,
  * which it cannot answer, as the spec of that version implies. */
-#include <ctype.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "auth.h"
 #include "config.h"
 #include "deviations.h"
 #include "errors.h"
-#include "routes.h"
+#include "handlers.h"
+#include "state.h"
 #include "store.h"
 #include "uia.h"
 
@@ -25,115 +26,59 @@
 
 /* A device as the spec's client_device: device_id, and display_name,
  * last_seen_ip, last_seen_ts when known. New reference, NULL on OOM. */
-static json_t *device_json(const struct store_device *dev, bool in_list) {
+static json_t *device_json(const struct store_device *dev) {
     json_t *o = json_pack("{s:s}", "device_id", dev->device_id);
     if (o == NULL)
         return NULL;
     if (dev->display_name != NULL)
         json_object_set_new(o, "display_name", json_string(dev->display_name));
-    if (dev->last_seen_ip != NULL) {
-        if (in_list && mock_deviates(DEV_LIST_IP_NUMBER))
-            json_object_set_new(o, "last_seen_ip", json_integer(2130706433));
-        else
-            json_object_set_new(o, "last_seen_ip", json_string(dev->last_seen_ip));
-    }
-    if (dev->last_seen_ts > 0) {
-        if (mock_deviates(DEV_LAST_SEEN_TS_STRING)) {
-            char ts[32];
-            snprintf(ts, sizeof ts, "%lld", (long long)dev->last_seen_ts);
-            json_object_set_new(o, "last_seen_ts", json_string(ts));
-        } else {
-            json_object_set_new(o, "last_seen_ts", json_integer(dev->last_seen_ts));
-        }
-    }
+    if (dev->last_seen_ip != NULL)
+        json_object_set_new(o, "last_seen_ip", json_string(dev->last_seen_ip));
+    if (dev->last_seen_ts > 0)
+        json_object_set_new(o, "last_seen_ts", json_integer(dev->last_seen_ts));
     return o;
 }
 
-struct list_state {
-    json_t *devices;
-    const char *self;   /* the caller's device ID, or NULL */
-    const char *newest; /* the user's newest device ID */
-};
-
-static void on_find_newest(const struct store_device *dev, void *arg) {
-    struct list_state *ls = arg;
-    ls->newest = dev->device_id;
-}
-
 static void on_list_device(const struct store_device *dev, void *arg) {
-    struct list_state *ls = arg;
-    bool self = ls->self != NULL && strcmp(dev->device_id, ls->self) == 0;
-    if (self && mock_deviates(DEV_LIST_OMITS_SELF))
-        return;
-    if (!self && mock_deviates(DEV_LIST_OMITS_NEWEST) && ls->newest != NULL &&
-        strcmp(dev->device_id, ls->newest) == 0)
-        return;
-    json_array_append_new(ls->devices, device_json(dev, true));
+    json_array_append_new(arg, device_json(dev));
 }
 
 struct leak_state {
     struct store *st;
-    struct list_state *ls;
+    json_t *devices;
 };
 
 static void on_leak_user(const char *other, void *arg) {
     struct leak_state *lk = arg;
-    store_device_foreach(lk->st, other, on_list_device, lk->ls);
+    store_device_foreach(lk->st, other, on_list_device, lk->devices);
 }
 
 void on_get_devices(struct mock_ctx *ctx) {
     struct store *st = ctx->state->store;
-    struct list_state ls = {json_array(), ctx->who.device_id, NULL};
-    if (ls.devices == NULL) {
+    struct leak_state lk = {st, json_array()};
+    if (lk.devices == NULL) {
         mock_error(ctx->reply, 500, "M_UNKNOWN", "Out of memory");
         return;
     }
-    if (mock_deviates(DEV_LIST_OMITS_NEWEST))
-        store_device_foreach(st, ctx->who.user_id, on_find_newest, &ls);
-    store_device_foreach(st, ctx->who.user_id, on_list_device, &ls);
-    if (mock_deviates(DEV_LIST_LEAKS_OTHER_USER)) {
-        struct leak_state lk = {st, &ls};
-        ls.newest = NULL;
-        mock_dev_foreach_other_user(ctx->who.user_id, on_leak_user, &lk);
-    }
-    /* Someone else's device, of a user no client of the mock ever made. */
-    if (mock_deviates(DEV_LIST_PHANTOM_DEVICE))
-        json_array_append_new(ls.devices,
-                              json_pack("{s:s, s:s}", "device_id", "PHANTOMDEV",
-                                        "display_name", "phantom phone"));
-    mock_reply_json(ctx->reply, 200, json_pack("{s:o}", "devices", ls.devices));
+    store_device_foreach(st, ctx->who.user_id, on_list_device, lk.devices);
+    if (mock_deviates(ctx->dev, DEV_LIST_LEAKS_OTHER_USER))
+        mock_dev_foreach_other_user(ctx->dev, ctx->who.user_id, on_leak_user, &lk);
+    mock_reply_json(ctx->reply, 200, json_pack("{s:o}", "devices", lk.devices));
 }
 
 void on_get_device(struct mock_ctx *ctx) {
     struct store *st = ctx->state->store;
     const char *device_id = ctx->match.params[0];
-    if (mock_deviates(DEV_GET_RAW_PATH_ID))
+    if (mock_deviates(ctx->dev, DEV_GET_RAW_PATH_ID))
         device_id = ctx->match.raw_params[0];
     const struct store_device *dev = store_device_get(st, ctx->who.user_id, device_id);
-    if (dev == NULL && mock_deviates(DEV_GET_OTHER_USER_LEAK)) {
-        const char *other = mock_dev_other_owner(st, ctx->who.user_id, device_id);
-        if (other != NULL)
-            dev = store_device_get(st, other, device_id);
-    }
+    if (dev == NULL && mock_deviates(ctx->dev, DEV_GET_OTHER_USER_LEAK))
+        dev = mock_dev_other_device(ctx->dev, st, ctx->who.user_id, device_id, NULL);
     if (dev == NULL) {
-        if (mock_deviates(DEV_GET_UNKNOWN_403))
-            mock_error(ctx->reply, 403, "M_FORBIDDEN", "Not your device");
-        else if (mock_deviates(DEV_GET_UNKNOWN_ERRCODE))
-            mock_error(ctx->reply, 404, "M_UNKNOWN", "Device not found");
-        else
-            mock_error(ctx->reply, 404, "M_NOT_FOUND", "Device not found");
+        mock_error(ctx->reply, 404, "M_NOT_FOUND", "Device not found");
         return;
     }
-    json_t *body = device_json(dev, false);
-    if (body != NULL && mock_deviates(DEV_GET_ID_LOWERCASED)) {
-        char *lower = strdup(dev->device_id);
-        for (char *c = lower; c != NULL && *c != '\0'; c++)
-            *c = (char)tolower((unsigned char)*c);
-        if (lower != NULL)
-            json_object_set_new(body, "device_id", json_string(lower));
-        free(lower);
-    }
-    mock_reply_json(ctx->reply, 200, body);
+    mock_reply_json(ctx->reply, 200, device_json(dev));
 }
 
 void on_update_device(struct mock_ctx *ctx) {
@@ -146,57 +91,40 @@ void on_update_device(struct mock_ctx *ctx) {
     const char *name = NULL;
     json_t *jname = json_object_get(ctx->body, "display_name");
     if (jname != NULL && !json_is_string(jname) &&
-        !mock_deviates(DEV_PUT_BAD_TYPE_IGNORED)) {
+        !mock_deviates(ctx->dev, DEV_PUT_BAD_TYPE_IGNORED)) {
         mock_error(ctx->reply, 400, "M_BAD_JSON", "display_name must be a string");
         return;
     }
     if (json_is_string(jname))
         name = json_string_value(jname);
-    if (name != NULL && mock_deviates(DEV_PUT_ASCII_ONLY)) {
-        ascii = strdup(name);
-        for (char *c = ascii; c != NULL && *c != '\0'; c++) {
-            if ((unsigned char)*c >= 0x80)
-                *c = '?';
-        }
-        name = ascii;
-    }
+    if (name != NULL && mock_deviates(ctx->dev, DEV_PUT_ASCII_ONLY))
+        name = ascii = mock_dev_ascii_only(name);
 
     if (store_device_get(st, user_id, device_id) != NULL) {
         int rc = 0;
-        if (name != NULL && !(mock_deviates(DEV_PUT_NAME_NOT_SAVED) && !by_as))
+        if (name != NULL && !(mock_deviates(ctx->dev, DEV_PUT_NAME_NOT_SAVED) && !by_as))
             rc = store_device_set_name(st, user_id, device_id, name);
-        else if (name == NULL && mock_deviates(DEV_PUT_EMPTY_CLEARS_NAME))
+        else if (name == NULL && mock_deviates(ctx->dev, DEV_PUT_EMPTY_CLEARS_NAME))
             rc = store_device_set_name(st, user_id, device_id, NULL);
         if (rc != 0)
             mock_error(ctx->reply, 500, "M_UNKNOWN", "Out of memory");
         else
-            mock_reply_json(ctx->reply,
-                            by_as && mock_deviates(DEV_AS_UPDATE_201) ? 201 : 200,
-                            json_object());
+            mock_reply_json(ctx->reply, 200, json_object());
         goto out;
     }
 
-    if (name != NULL && mock_deviates(DEV_PUT_OTHER_USER_RENAMES)) {
-        const char *other = mock_dev_other_owner(st, user_id, device_id);
-        if (other != NULL)
-            store_device_set_name(st, other, device_id, name);
-    }
+    const char *other = NULL;
+    if (name != NULL && mock_deviates(ctx->dev, DEV_PUT_OTHER_USER_RENAMES) &&
+        mock_dev_other_device(ctx->dev, st, user_id, device_id, &other) != NULL)
+        store_device_set_name(st, other, device_id, name);
     /* Creation is for application services, since 1.17. */
     bool may_create = by_as && ctx->state->cfg->spec_version >= SPEC_V1_17;
-    if (!by_as && mock_deviates(DEV_USER_CAN_CREATE))
+    if (!by_as && mock_deviates(ctx->dev, DEV_USER_CAN_CREATE))
         may_create = true;
-    if (!may_create && !by_as && name == NULL && jname == NULL &&
-        mock_deviates(DEV_PUT_UNKNOWN_NO_NAME_OK)) {
-        mock_reply_json(ctx->reply, 200, json_object());
-        goto out;
-    }
     if (!may_create) {
-        if (!by_as && mock_deviates(DEV_PUT_UNKNOWN_CREATES))
+        if (!by_as && mock_deviates(ctx->dev, DEV_PUT_UNKNOWN_CREATES))
             store_device_create(st, user_id, device_id, name);
-        if (!by_as && mock_deviates(DEV_PUT_UNKNOWN_FORBIDDEN))
-            mock_error(ctx->reply, 404, "M_FORBIDDEN", "Device not found");
-        else
-            mock_error(ctx->reply, 404, "M_NOT_FOUND", "Device not found");
+        mock_error(ctx->reply, 404, "M_NOT_FOUND", "Device not found");
         goto out;
     }
     if (strlen(device_id) > MAX_DEVICE_ID) {
@@ -206,18 +134,17 @@ void on_update_device(struct mock_ctx *ctx) {
     if (mock_rate_limited(ctx, "device_create"))
         goto out;
     char generated[11];
-    if (mock_deviates(DEV_AS_CREATE_OWN_ID)) {
+    if (mock_deviates(ctx->dev, DEV_AS_CREATE_OWN_ID)) {
         store_device_id_generate(st, user_id, generated);
         device_id = generated;
     }
-    if (mock_deviates(DEV_AS_CREATE_DROPS_NAME))
+    if (mock_deviates(ctx->dev, DEV_AS_CREATE_DROPS_NAME))
         name = NULL;
     if (store_device_create(st, user_id, device_id, name) != 0) {
         mock_error(ctx->reply, 500, "M_UNKNOWN", "Could not create the device");
         goto out;
     }
-    mock_reply_json(ctx->reply, mock_deviates(DEV_AS_CREATE_200) ? 200 : 201,
-                    json_object());
+    mock_reply_json(ctx->reply, 201, json_object());
 out:
     free(ascii);
 }
@@ -254,28 +181,22 @@ static int delete_one(struct mock_ctx *ctx, const char *device_id, enum delete_h
     bool by_as = ctx->who.as != NULL;
     bool self = !by_as && ctx->who.device_id != NULL &&
                 strcmp(ctx->who.device_id, device_id) == 0;
-    bool survives;
-    if (by_as)
-        survives = mock_deviates(DEV_AS_DELETE_KEEPS_TOKENS);
-    else if (how == DELETE_BULK)
-        survives = mock_deviates(DEV_BULK_DELETE_KEEPS_TOKENS);
-    else
-        survives = mock_deviates(self ? DEV_SELF_DELETE_KEEPS_TOKEN
-                                      : DEV_DELETED_TOKEN_SURVIVES);
+    enum mock_deviation keeps = by_as                ? DEV_AS_DELETE_KEEPS_TOKENS
+                                : how == DELETE_BULK ? DEV_BULK_DELETE_KEEPS_TOKENS
+                                : self               ? DEV_SELF_DELETE_KEEPS_TOKEN
+                                                     : DEV_DELETED_TOKEN_SURVIVES;
+    bool survives = mock_deviates(ctx->dev, keeps);
     char *token = NULL;
-    if (survives || mock_deviates(DEV_DELETED_TOKEN_SOFT_LOGOUT)) {
+    if (survives || mock_deviates(ctx->dev, DEV_DELETED_TOKEN_SOFT_LOGOUT)) {
         const char *t = store_device_token(st, user_id, device_id);
         token = t != NULL ? strdup(t) : NULL;
     }
     int rc = store_device_delete(st, user_id, device_id);
     if (rc == 0) {
         if (token != NULL)
-            mock_dev_note_dead_token(token, user_id, device_id, survives);
-        if (mock_deviates(DEV_DELETE_AGAIN_404) ||
-            mock_deviates(DEV_DELETE_UNKNOWN_404) ||
-            mock_deviates(DEV_AS_DELETED_DEVICE_ASSERTABLE))
-            mock_dev_note_deleted(user_id, device_id);
-        if (mock_deviates(DEV_DELETE_REVOKES_OTHER_TOKENS))
+            mock_dev_note_dead_token(ctx->dev, token, user_id, device_id, survives);
+        mock_dev_note_deleted(ctx->dev, user_id, device_id);
+        if (mock_deviates(ctx->dev, DEV_DELETE_REVOKES_OTHER_TOKENS))
             revoke_other_tokens(st, user_id, ctx->who.device_id);
     }
     free(token);
@@ -290,7 +211,8 @@ static int deletion_auth(struct mock_ctx *ctx, const char *op, bool as_exempt,
     if (ctx->who.as != NULL && as_exempt)
         return 0;
     bool has_password = mock_user_has_password(ctx, ctx->who.user_id);
-    if (ctx->who.as == NULL && !has_password && mock_deviates(DEV_NAMESPACE_USER_NO_UIA))
+    if (ctx->who.as == NULL && !has_password &&
+        mock_deviates(ctx->dev, DEV_NAMESPACE_USER_NO_UIA))
         return 0;
     /* The application service (1.16) answers for a user without password:
      * it gets the password flow, which it cannot complete. */
@@ -304,9 +226,9 @@ void on_delete_device(struct mock_ctx *ctx) {
     const char *user_id = ctx->who.user_id;
     const char *device_id = ctx->match.params[0];
     bool as_exempt = ctx->state->cfg->spec_version >= SPEC_V1_17 &&
-                     !mock_deviates(DEV_AS_DELETE_NEEDS_UIA);
+                     !mock_deviates(ctx->dev, DEV_AS_DELETE_NEEDS_UIA);
 
-    if (mock_deviates(DEV_UIA_CHALLENGE_DELETES) &&
+    if (mock_deviates(ctx->dev, DEV_UIA_CHALLENGE_DELETES) &&
         json_object_get(ctx->body, "auth") == NULL)
         delete_one(ctx, device_id, DELETE_SINGLE);
     const char *session;
@@ -314,18 +236,17 @@ void on_delete_device(struct mock_ctx *ctx) {
         return;
 
     int rc = 0;
-    if (!mock_deviates(DEV_UIA_SUCCESS_KEEPS_DEVICE) || session == NULL)
+    if (!mock_deviates(ctx->dev, DEV_UIA_SUCCESS_KEEPS_DEVICE) || session == NULL)
         rc = delete_one(ctx, device_id, DELETE_SINGLE);
-    if (rc == 1 && mock_deviates(DEV_DELETE_OTHER_USER)) {
-        const char *other = mock_dev_other_owner(st, user_id, device_id);
-        if (other != NULL)
-            store_device_delete(st, other, device_id);
-    }
+    const char *other = NULL;
+    if (rc == 1 && mock_deviates(ctx->dev, DEV_DELETE_OTHER_USER) &&
+        mock_dev_other_device(ctx->dev, st, user_id, device_id, &other) != NULL)
+        store_device_delete(st, other, device_id);
     if (session != NULL)
         uia_close(ctx->state->uia, session);
-    bool was_deleted = rc == 1 && mock_dev_was_deleted(user_id, device_id);
-    if ((was_deleted && mock_deviates(DEV_DELETE_AGAIN_404)) ||
-        (rc == 1 && !was_deleted && mock_deviates(DEV_DELETE_UNKNOWN_404))) {
+    bool was_deleted = rc == 1 && mock_dev_was_deleted(ctx->dev, user_id, device_id);
+    if ((was_deleted && mock_deviates(ctx->dev, DEV_DELETE_AGAIN_404)) ||
+        (rc == 1 && !was_deleted && mock_deviates(ctx->dev, DEV_DELETE_UNKNOWN_404))) {
         mock_error(ctx->reply, 404, "M_NOT_FOUND", "Device not found");
         return;
     }
@@ -338,7 +259,7 @@ void on_delete_devices(struct mock_ctx *ctx) {
     json_t *devices = json_object_get(ctx->body, "devices");
     json_t *none = NULL;
     char *op = NULL;
-    if (devices == NULL && mock_deviates(DEV_BULK_MISSING_OK))
+    if (devices == NULL && mock_deviates(ctx->dev, DEV_BULK_MISSING_OK))
         devices = none = json_array();
     if (devices == NULL) {
         mock_error(ctx->reply, 400, "M_MISSING_PARAM", "Missing devices");
@@ -366,8 +287,8 @@ void on_delete_devices(struct mock_ctx *ctx) {
     }
     free(list);
     bool as_exempt = ctx->state->cfg->spec_version >= SPEC_V1_17 &&
-                     !mock_deviates(DEV_AS_DELETE_NEEDS_UIA) &&
-                     !mock_deviates(DEV_AS_BULK_NEEDS_UIA);
+                     !mock_deviates(ctx->dev, DEV_AS_DELETE_NEEDS_UIA) &&
+                     !mock_deviates(ctx->dev, DEV_AS_BULK_NEEDS_UIA);
     const char *session;
     if (deletion_auth(ctx, op, as_exempt, &session) < 0)
         goto out;
@@ -376,24 +297,22 @@ void on_delete_devices(struct mock_ctx *ctx) {
     json_array_foreach(devices, i, id) {
         existing += store_device_get(st, user_id, json_string_value(id)) != NULL;
     }
-    if (mock_deviates(DEV_BULK_MIXED_400) && existing > 0 && existing < n) {
+    if (mock_deviates(ctx->dev, DEV_BULK_MIXED_400) && existing > 0 && existing < n) {
         mock_error(ctx->reply, 400, "M_INVALID_PARAM", "Some devices do not exist");
         goto out;
     }
-    if (mock_deviates(DEV_BULK_AGAIN_404) && n > 0 && existing == 0) {
+    if (mock_deviates(ctx->dev, DEV_BULK_AGAIN_404) && n > 0 && existing == 0) {
         mock_error(ctx->reply, 404, "M_NOT_FOUND", "No such devices");
         goto out;
     }
     json_array_foreach(devices, i, id) {
-        if (i > 0 && mock_deviates(DEV_BULK_DELETE_FIRST_ONLY))
+        if (i > 0 && mock_deviates(ctx->dev, DEV_BULK_DELETE_FIRST_ONLY))
             break;
-        const char *device_id = json_string_value(id);
+        const char *device_id = json_string_value(id), *other = NULL;
         if (delete_one(ctx, device_id, DELETE_BULK) == 1 &&
-            mock_deviates(DEV_BULK_DELETES_OTHER_USER)) {
-            const char *other = mock_dev_other_owner(st, user_id, device_id);
-            if (other != NULL)
-                store_device_delete(st, other, device_id);
-        }
+            mock_deviates(ctx->dev, DEV_BULK_DELETES_OTHER_USER) &&
+            mock_dev_other_device(ctx->dev, st, user_id, device_id, &other) != NULL)
+            store_device_delete(st, other, device_id);
     }
     if (session != NULL)
         uia_close(ctx->state->uia, session);

@@ -216,15 +216,18 @@ static int parse_args(int argc, char **argv, struct options *o) {
             case OPT_SEED:
                 bad = replace_string(&o->cfg.seed_file, arg) < 0;
                 break;
-            case OPT_DEVIATE:
-                if (mock_deviation_enable(arg) < 0) {
+            case OPT_DEVIATE: {
+                enum mock_deviation d;
+                if (mock_deviation_parse(arg, &d) < 0) {
                     fprintf(stderr,
                             "mock-homeserver: unknown deviation '%s' (see "
                             "--list-deviations)\n",
                             arg);
                     return EXIT_USAGE;
                 }
+                o->cfg.deviations[d] = true;
                 break;
+            }
             case OPT_LIST_DEVIATIONS:
                 mock_deviations_print(stdout);
                 return 1;
@@ -387,7 +390,6 @@ out:
     mock_server_stop(srv);
     mock_state_teardown(&state);
     mock_reqlog_close(reqlog);
-    mock_deviations_reset();
     mock_config_clean(&o.cfg);
     free(o.appservice_files);
     free(tls_cert);

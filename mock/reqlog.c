@@ -11,7 +11,7 @@
 #include <string.h>
 #include <time.h>
 
-#include "dispatch.h"
+#include "limits.h"
 
 struct mock_reqlog {
     FILE *fp;

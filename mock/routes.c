@@ -5,108 +5,46 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "handlers.h"
+#include "uri.h"
+
 #define V3 "/_matrix/client/v3"
 
+/* Rows: method, path, handler, operationId, auth, flags, rate-limit action. */
+#define JSON MOCK_ROUTE_JSON_BODY
+#define DEVICE_API MOCK_ROUTE_DEVICE_API
 static const struct mock_route routes[] = {
-    {"GET", "/_matrix/client/versions", on_versions, MOCK_AUTH_NONE, false, NULL, false},
-    {"GET", V3 "/login", on_login_flows, MOCK_AUTH_NONE, false, NULL, false},
-    {"POST", V3 "/login", on_login, MOCK_AUTH_OPTIONAL, true, "login", false},
-    {"POST", V3 "/register", on_register, MOCK_AUTH_OPTIONAL, true, "register", false},
-    {"POST", V3 "/logout", on_logout, MOCK_AUTH_REQUIRED, true, NULL, false},
-    {"POST", V3 "/logout/all", on_logout_all, MOCK_AUTH_REQUIRED, true, NULL, false},
-    {"GET", V3 "/account/whoami", on_whoami, MOCK_AUTH_REQUIRED, false, NULL, false},
-    {"GET", V3 "/devices", on_get_devices, MOCK_AUTH_REQUIRED, false, NULL, true},
-    {"GET", V3 "/devices/{deviceId}", on_get_device, MOCK_AUTH_REQUIRED, false, NULL,
-     true},
-    {"PUT", V3 "/devices/{deviceId}", on_update_device, MOCK_AUTH_REQUIRED, true, NULL,
-     true},
-    {"DELETE", V3 "/devices/{deviceId}", on_delete_device, MOCK_AUTH_REQUIRED, true, NULL,
-     true},
-    {"POST", V3 "/delete_devices", on_delete_devices, MOCK_AUTH_REQUIRED, true, NULL,
-     true},
+    {"GET", "/_matrix/client/versions", on_versions, "getVersions", MOCK_AUTH_NONE, 0,
+     NULL},
+    {"GET", V3 "/login", on_login_flows, "getLoginFlows", MOCK_AUTH_NONE, 0, NULL},
+    {"POST", V3 "/login", on_login, "login", MOCK_AUTH_OPTIONAL, JSON, "login"},
+    {"POST", V3 "/register", on_register, "register", MOCK_AUTH_OPTIONAL,
+     JSON | MOCK_ROUTE_NEW_USER, "register"},
+    {"POST", V3 "/logout", on_logout, "logout", MOCK_AUTH_REQUIRED, JSON, NULL},
+    {"POST", V3 "/logout/all", on_logout_all, "logout_all", MOCK_AUTH_REQUIRED, JSON,
+     NULL},
+    {"GET", V3 "/account/whoami", on_whoami, "getTokenOwner", MOCK_AUTH_REQUIRED, 0,
+     NULL},
+    {"GET", V3 "/devices", on_get_devices, "getDevices", MOCK_AUTH_REQUIRED, DEVICE_API,
+     NULL},
+    {"GET", V3 "/devices/{deviceId}", on_get_device, "getDevice", MOCK_AUTH_REQUIRED,
+     DEVICE_API, NULL},
+    {"PUT", V3 "/devices/{deviceId}", on_update_device, "updateDevice",
+     MOCK_AUTH_REQUIRED, JSON | DEVICE_API, NULL},
+    {"DELETE", V3 "/devices/{deviceId}", on_delete_device, "deleteDevice",
+     MOCK_AUTH_REQUIRED, JSON | DEVICE_API, NULL},
+    {"POST", V3 "/delete_devices", on_delete_devices, "deleteDevices", MOCK_AUTH_REQUIRED,
+     JSON | DEVICE_API, NULL},
     /* Synapse's shared-secret registration; answers only with --shared-secret. */
-    {"GET", "/_synapse/admin/v1/register", on_admin_register_nonce, MOCK_AUTH_NONE, false,
-     NULL, false},
-    {"POST", "/_synapse/admin/v1/register", on_admin_register, MOCK_AUTH_NONE, true, NULL,
-     false},
+    {"GET", "/_synapse/admin/v1/register", on_admin_register_nonce,
+     "synapseAdminRegisterNonce", MOCK_AUTH_NONE, 0, NULL},
+    {"POST", "/_synapse/admin/v1/register", on_admin_register, "synapseAdminRegister",
+     MOCK_AUTH_NONE, JSON, NULL},
 };
+#undef JSON
+#undef DEVICE_API
 
 #define N_ROUTES (sizeof routes / sizeof routes[0])
-
-static int hex_value(char c) {
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    if (c >= 'a' && c <= 'f')
-        return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F')
-        return c - 'A' + 10;
-    return -1;
-}
-
-/* Strict UTF-8 check (no overlongs, no surrogates, at most U+10FFFF). */
-static bool utf8_valid(const unsigned char *s, size_t len) {
-    size_t i = 0;
-    while (i < len) {
-        unsigned char c = s[i];
-        size_t n;
-        unsigned cp;
-        if (c < 0x80) {
-            i++;
-            continue;
-        } else if (c >= 0xC2 && c <= 0xDF) {
-            n = 1;
-            cp = c & 0x1F;
-        } else if (c >= 0xE0 && c <= 0xEF) {
-            n = 2;
-            cp = c & 0x0F;
-        } else if (c >= 0xF0 && c <= 0xF4) {
-            n = 3;
-            cp = c & 0x07;
-        } else {
-            return false;
-        }
-        if (len - i <= n)
-            return false;
-        for (size_t k = 1; k <= n; k++) {
-            if ((s[i + k] & 0xC0) != 0x80)
-                return false;
-            cp = (cp << 6) | (s[i + k] & 0x3F);
-        }
-        if ((n == 2 && cp < 0x800) || (n == 3 && cp < 0x10000) || cp > 0x10FFFF ||
-            (cp >= 0xD800 && cp <= 0xDFFF))
-            return false;
-        i += n + 1;
-    }
-    return true;
-}
-
-char *mock_percent_decode(const char *s, size_t len, bool plus_is_space) {
-    char *out = malloc(len + 1);
-    if (out == NULL)
-        return NULL;
-    size_t o = 0;
-    for (size_t i = 0; i < len; i++) {
-        if (s[i] == '%') {
-            int hi = i + 2 < len ? hex_value(s[i + 1]) : -1;
-            int lo = i + 2 < len ? hex_value(s[i + 2]) : -1;
-            if (hi < 0 || lo < 0)
-                goto fail;
-            out[o++] = (char)(hi * 16 + lo);
-            i += 2;
-        } else if (s[i] == '+' && plus_is_space) {
-            out[o++] = ' ';
-        } else {
-            out[o++] = s[i];
-        }
-    }
-    out[o] = '\0';
-    if (memchr(out, '\0', o) != NULL || !utf8_valid((const unsigned char *)out, o))
-        goto fail;
-    return out;
-fail:
-    free(out);
-    return NULL;
-}
 
 void mock_match_clean(struct mock_match *m) {
     for (size_t i = 0; i < MOCK_MAX_PARAMS; i++) {
@@ -242,67 +180,13 @@ const char *mock_route_methods(const char *path) {
         {"/_synapse/admin/v1/register", "GET, HEAD, POST, OPTIONS"},
     };
     for (size_t i = 0; i < sizeof allow / sizeof allow[0]; i++) {
-        struct mock_route probe = {"",    allow[i].path, NULL, MOCK_AUTH_NONE,
-                                   false, NULL,          false};
+        struct mock_route probe = {.method = "", .path = allow[i].path};
         struct mock_match m;
         memset(&m, 0, sizeof m);
         int rc = match_one(&probe, path, &m);
         mock_match_clean(&m);
         if (rc == 1)
             return allow[i].methods;
-    }
-    return NULL;
-}
-
-void mock_query_clean(struct mock_query *q) {
-    for (size_t i = 0; i < q->n; i++) {
-        free(q->keys[i]);
-        free(q->values[i]);
-    }
-    free(q->keys);
-    free(q->values);
-    memset(q, 0, sizeof *q);
-}
-
-int mock_query_parse(const char *query, struct mock_query *q) {
-    memset(q, 0, sizeof *q);
-    if (query == NULL || query[0] == '\0')
-        return 0;
-    size_t max = 1;
-    for (const char *c = query; *c != '\0'; c++)
-        max += *c == '&';
-    q->keys = calloc(max, sizeof *q->keys);
-    q->values = calloc(max, sizeof *q->values);
-    if (q->keys == NULL || q->values == NULL)
-        goto fail;
-    const char *p = query;
-    while (*p != '\0') {
-        const char *amp = strchr(p, '&');
-        size_t n = amp != NULL ? (size_t)(amp - p) : strlen(p);
-        if (n > 0) {
-            const char *eq = memchr(p, '=', n);
-            size_t klen = eq != NULL ? (size_t)(eq - p) : n;
-            q->keys[q->n] = mock_percent_decode(p, klen, true);
-            q->values[q->n] =
-                eq != NULL ? mock_percent_decode(eq + 1, n - klen - 1, true) : strdup("");
-            q->n++;
-            if (q->keys[q->n - 1] == NULL || q->values[q->n - 1] == NULL)
-                goto fail;
-        }
-        p += n;
-        if (*p == '&')
-            p++;
-    }
-    return 0;
-fail:
-    mock_query_clean(q);
-    return -1;
-}
-
-const char *mock_query_get(const struct mock_query *q, const char *key) {
-    for (size_t i = 0; i < q->n; i++) {
-        if (strcmp(q->keys[i], key) == 0)
-            return q->values[i];
     }
     return NULL;
 }

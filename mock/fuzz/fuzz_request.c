@@ -28,7 +28,6 @@
 #include <string.h>
 
 #include "config.h"
-#include "deviations.h"
 #include "dispatch.h"
 #include "store.h"
 
@@ -170,7 +169,6 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
                 reply.body != NULL ? reply.body : "");
     mock_reply_clean(&reply);
     mock_state_teardown(&state);
-    mock_deviations_reset();
 
     free(body);
     free(authorization);

@@ -9,7 +9,6 @@
 #include <string.h>
 
 #include "config.h"
-#include "deviations.h"
 #include "dispatch.h"
 #include "store.h"
 
@@ -32,7 +31,6 @@ static void setup(void) {
 static void teardown(void) {
     mock_state_teardown(&state);
     mock_config_clean(&cfg);
-    mock_deviations_reset();
 }
 
 TestSuite(admin, .init = setup, .fini = teardown);

@@ -11,7 +11,6 @@
 #include <jansson.h>
 
 #include "config.h"
-#include "deviations.h"
 #include "dispatch.h"
 #include "server.h"
 #include "store.h"
@@ -41,7 +40,6 @@ static void stop(void) {
     mock_server_stop(srv);
     mock_state_teardown(&state);
     mock_config_clean(&cfg);
-    mock_deviations_reset();
     curl_global_cleanup();
 }
 

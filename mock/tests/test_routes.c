@@ -6,8 +6,11 @@
 #include <criterion/criterion.h>
 
 #include "dispatch.h"
+#include "handlers.h"
+#include "json_text.h"
 #include "reqlog.h"
 #include "routes.h"
+#include "uri.h"
 
 #define V3 "/_matrix/client/v3"
 
