@@ -13,8 +13,7 @@ source "$(dirname "$0")/lib.sh"
 
 # The folders whose modules are checked, relative to the source tree.
 LAYER_DIRS=(suite/lib suite/report suite/explore suite)
-# mock/ joins once its auth/dispatch/routes/handlers cycles are gone (branch h-mockdev):
-# LAYER_DIRS+=(mock)
+LAYER_DIRS+=(mock)
 
 CORE_TARGET=mx_core
 checker=$MXDEV_SOURCE_DIR/tests/check_layers.py
