@@ -1,6 +1,6 @@
-/* The runner's options: one table row each. Adding an option is a row here
- * plus a field in struct options (options.h) and its use; the parser, --help,
- * the conflict checks and the MXDEV_* hand-off follow from the row. */
+/* The runner's options, from their one declaration (lib/mx_options.def): the
+ * parser, --help, the conflict checks and the MXDEV_* hand-off follow from
+ * each row. */
 #include "options.h"
 
 #include <curl/curl.h>
@@ -46,111 +46,21 @@ struct opt_def {
 
 #define F(member) offsetof(struct options, member)
 
-/* The order is the order of --help. */
+/* The rows come from mx_options.def, in the order of --help. */
+#define OPTION_ROW(name, arg, type, member, env, env_in, def, min, max, conflicts, help) \
+    {name, arg, type, F(member), env, env_in, def, min, max, conflicts, help},
+#define MX_OPTION OPTION_ROW
+#define MX_SETTING OPTION_ROW
+#define MX_ALIAS OPTION_ROW
+#define MX_RUN_VALUE(...)
 static const struct opt_def opts[] = {
-    {"homeserver", "URL", OPT_STRING, F(homeserver), "MXDEV_HOMESERVER",
-     "MATRIX_HOMESERVER", NULL, 0, 0, NULL, "base URL of the server"},
-    {"as-registration", "FILE", OPT_FILE, F(as_registration), NULL, NULL, NULL, 0, 0,
-     NULL,
-     "application-service registration YAML the server loads; enables the "
-     "application-service checks"},
-    {"require-appservice", NULL, OPT_FLAG, F(require_appservice), NULL, NULL, NULL, 0, 0,
-     NULL,
-     "fail (exit 2) when the application service is not usable instead of skipping "
-     "its checks"},
-    {"spec-version", "V", OPT_VERSION, F(spec_version), "MXDEV_SPEC_VERSION", NULL,
-     "1.17", 0, 0, NULL, "spec version to judge by: 1.16 .. 1.20"},
-    {"strict", NULL, OPT_FLAG, F(strict), "MXDEV_STRICT", NULL, NULL, 0, 0, NULL,
-     "SHOULD failures (and unexpected passes) fail the run"},
-    {"only", "ID[,ID...]", OPT_LIST, F(only), NULL, NULL, NULL, 0, 0, NULL,
-     "run only the checks of these requirements (repeatable)"},
-    {"group", "NAME[,NAME...]", OPT_LIST, F(groups), NULL, NULL, NULL, 0, 0, NULL,
-     "run only the checks of these groups (err, auth, list, get, put, asc, uia, del, "
-     "asd, tok, ver; repeatable)"},
-    {"list-requirements", "[=json]", OPT_FORMAT, F(list_requirements), NULL, NULL, NULL,
-     0, 0, NULL,
-     "print the requirements (ID, level, since/until, rule, spec link) and exit; "
-     "=json prints a JSON array"},
-    {"explore", "N", OPT_INT, F(explore_steps), NULL, NULL, NULL, 1, 1000000, NULL,
-     "before the checks, N random operations against a model of a correct server; the "
-     "first divergence is shrunk, printed with a replay command and charged to its "
-     "requirement"},
-    {"seed", "S", OPT_INT, F(explore_seed), NULL, NULL, NULL, 1, 0x7fffffffffffffffL,
-     NULL, "the seed of --explore (default: a fresh one, printed)"},
-    {"timeout", "S", OPT_INT, F(timeout_s), "MXDEV_TIMEOUT", NULL, "10", 1, 3600, NULL,
-     "per-request timeout in seconds"},
-    {"settle-ms", "N", OPT_INT, F(settle_ms), "MXDEV_SETTLE_MS", NULL, "0", 0, 600000,
-     NULL,
-     "how long a deleted device's token may keep working before it counts as a "
-     "failure"},
-    {"fresh-sessions", NULL, OPT_FLAG, F(fresh_sessions), "MXDEV_FRESH_SESSIONS", NULL,
-     NULL, 0, 0, NULL,
-     "log each check's accounts in anew instead of handing a verified session from "
-     "check to check (one password check more per check)"},
-    {"deadline", "S", OPT_INT, F(deadline_s), NULL, NULL, NULL, 1, 7 * 24 * 3600, NULL,
-     "overall time budget in seconds: checks that have not started by then are not "
-     "run, and no single check may run longer than S"},
-    {"report-dir", "DIR", OPT_STRING, F(report_dir), "MXDEV_REPORT_DIR", NULL, "reports",
-     0, 0, NULL, "where reports go"},
-    {"expect-fail", "FILE", OPT_FILE, F(expect_fail), NULL, NULL, NULL, 0, 0, NULL,
-     "known failures: requirement IDs or group/TEST, each with a '#' reason"},
-    {"baseline", "FILE", OPT_FILE, F(baseline), NULL, NULL, NULL, 0, 0, NULL,
-     "the results.json of an earlier run: only checks that passed there and do not "
-     "pass now fail the run; failures it shares are known, and the checks it failed "
-     "that pass now are listed as fixed"},
-    {"write-expect-fail", "FILE", OPT_STRING, F(write_expect_fail), NULL, NULL, NULL, 0,
-     0, NULL,
-     "after the run, write its failures (fail, warn, xfail) to FILE in the "
-     "--expect-fail format, each with its evidence as the '#' comment"},
-    {"format", "FMT", OPT_STRING, F(format), NULL, NULL, "text", 0, 0, NULL,
-     "console output: text, or json (results.json on stdout and nothing else; errors "
-     "still on stderr)"},
-    {"quiet", NULL, OPT_FLAG, F(quiet), NULL, NULL, NULL, 0, 0, NULL,
-     "print only the closing lines (totals and verdict, baseline, where the reports are, "
-     "cost)"},
-    {"github", NULL, OPT_FLAG, F(github), NULL, NULL, NULL, 0, 0, NULL,
-     "also print each failure and warning as a GitHub Actions annotation line "
-     "(::error / ::warning; on stderr under --format json)"},
-    {"registration-token", "T", OPT_SECRET, F(registration_token),
-     "MXDEV_REGISTRATION_TOKEN", "MXDEV_REGISTRATION_TOKEN", NULL, 0, 0,
-     "registration-token-file", "token for m.login.registration_token registration"},
-    {"registration-token-file", "F", OPT_SECRET_FILE, F(registration_token), NULL, NULL,
-     NULL, 0, 0, "registration-token", "the same, read from the first line of a file"},
-    {"shared-secret", "S", OPT_SECRET, F(shared_secret), "MXDEV_SHARED_SECRET",
-     "MXDEV_SHARED_SECRET", NULL, 0, 0, "shared-secret-file",
-     "Synapse registration shared secret, to register test users through the admin "
-     "API"},
-    {"shared-secret-file", "F", OPT_SECRET_FILE, F(shared_secret), NULL, NULL, NULL, 0, 0,
-     "shared-secret", "the same, read from the first line of a file"},
-    {"user", "@a:hs=PASSWORD", OPT_ACCOUNTS, F(users), "MXDEV_USERS", "MXDEV_USERS", NULL,
-     0, 0, NULL,
-     "an existing account to use when registration is closed (repeatable; give at "
-     "least two; $MXDEV_USERS holds one a line)"},
-    {"user-file", "F", OPT_ACCOUNTS_FILE, F(users), NULL, NULL, NULL, 0, 0, NULL,
-     "accounts as for --user, one a line ('#' comments); adds to --user"},
-    {"insecure", NULL, OPT_FLAG, F(insecure), "MXDEV_INSECURE", NULL, NULL, 0, 0,
-     "cacert", "do not verify TLS certificates (every report says so)"},
-    {"cacert", "FILE", OPT_FILE, F(cacert), "MXDEV_CACERT", NULL, NULL, 0, 0, "insecure",
-     "CA bundle for TLS verification"},
-    {"spec-dir", "DIR", OPT_DIR, F(spec_dir), "MXDEV_SPEC_DIR", NULL, NULL, 0, 0, NULL,
-     "judge response bodies by the schemas of a matrix-spec checkout (the folder, or "
-     "its data/api/client-server) instead of fixtures/schemas"},
-    {"print-server-config", "S", OPT_STRING, F(print_server_config), NULL, NULL, NULL, 0,
-     0, NULL,
-     "print what a test server needs (registration, rate limits, application "
-     "service) for S: synapse, dendrite, conduit (conduwuit, continuwuity); then exit"},
-    {"as-registration-out", "F", OPT_STRING, F(as_registration_out), NULL, NULL, NULL, 0,
-     0, NULL,
-     "with --print-server-config: write an application-service registration with "
-     "fresh tokens to F (mode 0600, never overwritten)"},
-    {"help", NULL, OPT_FLAG, F(help), NULL, NULL, NULL, 0, 0, NULL,
-     "this text (also -h)"},
-    {"version", NULL, OPT_FLAG, F(version), NULL, NULL, NULL, 0, 0, NULL,
-     "the suite's version"},
-    {"list-options", NULL, OPT_FLAG, F(list_options), NULL, NULL, NULL, 0, 0, NULL,
-     "the options above, one a line: name, then \"value\", \"optional\" or \"flag\" "
-     "(for scripts such as run-tests.sh)"},
+#include "mx_options.def"
 };
+#undef MX_OPTION
+#undef MX_SETTING
+#undef MX_ALIAS
+#undef MX_RUN_VALUE
+#undef OPTION_ROW
 
 #define N_OPTS (sizeof(opts) / sizeof(opts[0]))
 

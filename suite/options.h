@@ -1,6 +1,7 @@
-/* The runner's options, declared once in a table (options.c): the parser,
- * --help, the checks of the values and the hand-off to the test processes
- * (MXDEV_* variables, read back by mx_env()) all come from that table. */
+/* The runner's options, declared once (lib/mx_options.def): the fields
+ * below, the parser, --help, the checks of the values and the hand-off to
+ * the test processes (MXDEV_* variables, read back by mx_env()) all come
+ * from that list. */
 #ifndef MXDEV_OPTIONS_H
 #define MXDEV_OPTIONS_H
 
@@ -11,39 +12,32 @@
 #define EXIT_CONFIG 2
 #define EXIT_UNREACHABLE 3
 
+/* The C type of an option's field, by its type in mx_options.def (an alias
+ * has no field of its own). */
+#define OPTION_FIELD_OPT_FLAG bool
+#define OPTION_FIELD_OPT_STRING const char *
+#define OPTION_FIELD_OPT_INT long
+#define OPTION_FIELD_OPT_FILE const char *
+#define OPTION_FIELD_OPT_DIR const char *
+#define OPTION_FIELD_OPT_SECRET char * /* owned; registered as a secret */
+#define OPTION_FIELD_OPT_VERSION int
+#define OPTION_FIELD_OPT_ACCOUNTS json_t * /* owned: "@a:hs=PASSWORD" strings */
+#define OPTION_FIELD_OPT_LIST json_t *     /* owned: strings */
+#define OPTION_FIELD_OPT_FORMAT const char *
+
 struct options {
-    const char *homeserver; /* as given (argv or $MATRIX_HOMESERVER) */
-    const char *as_registration;
-    bool require_appservice;
-    int spec_version;
-    bool strict;
-    bool fresh_sessions;
-    long timeout_s;
-    long settle_ms;
-    long deadline_s;
-    const char *report_dir;
-    const char *expect_fail;
-    const char *baseline;          /* --baseline: an earlier run's results.json */
-    const char *write_expect_fail; /* --write-expect-fail: where today's failures go */
-    const char *format;            /* --format: "text" or "json" */
-    bool quiet;                    /* --quiet: only the closing lines */
-    bool github;                   /* --github: failures as workflow annotations */
-    char *registration_token;      /* owned; a secret */
-    char *shared_secret;           /* owned; a secret */
-    json_t *users;                 /* owned: "@a:hs=PASSWORD" strings */
-    bool insecure;
-    const char *cacert;
-    const char *spec_dir;
-    json_t *only;                    /* owned: requirement IDs (--only) */
-    json_t *groups;                  /* owned: group names (--group) */
-    const char *list_requirements;   /* NULL, "text" or "json" */
-    long explore_steps;              /* --explore N: random steps after probing; 0 none */
-    long explore_seed;               /* --seed S; 0: a fresh one, printed */
-    const char *print_server_config; /* --print-server-config NAME */
-    const char *as_registration_out; /* --as-registration-out FILE */
-    bool help;
-    bool version;
-    bool list_options;
+    /* One field per option of mx_options.def, named by its member. */
+#define OPTION_FIELD(name, arg, type, member, ...) OPTION_FIELD_##type member;
+#define MX_OPTION OPTION_FIELD
+#define MX_SETTING OPTION_FIELD
+#define MX_ALIAS(...)
+#define MX_RUN_VALUE(...)
+#include "mx_options.def"
+#undef MX_OPTION
+#undef MX_SETTING
+#undef MX_ALIAS
+#undef MX_RUN_VALUE
+#undef OPTION_FIELD
 
     /* Derived by options_parse from the above. */
     char *url;                /* owned: --homeserver normalised (scheme lower-case, no

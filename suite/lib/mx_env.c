@@ -53,6 +53,26 @@ static long long_var(const char *name, long fallback, long min, long max) {
     return n;
 }
 
+/* A spec version ("1.17"); a malformed one is noted and def stands in. */
+static int version_var(const char *name, const char *def) {
+    const char *v = str_var(name, def);
+    int version = mx_version_parse(v);
+    if (version < 0) {
+        malformed(name, v, "a supported spec version (1.16 .. 1.20)");
+        version = mx_version_parse(def);
+    }
+    return version;
+}
+
+/* A default from mx_options.def, written as text there. */
+static bool text_flag(const char *def) {
+    return def && strcmp(def, "1") == 0;
+}
+
+static long text_long(const char *def) {
+    return def ? strtol(def, NULL, 0) : 0;
+}
+
 /* true when DIR holds the catalogue, i.e. is a usable fixtures folder. */
 static bool has_catalogue(const char *dir) {
     char path[4096];
@@ -91,44 +111,37 @@ const struct mx_env *mx_env(void) {
     loaded = true;
     problem[0] = '\0';
 
-    env.homeserver = str_var("MXDEV_HOMESERVER", NULL);
-    const char *sv = str_var("MXDEV_SPEC_VERSION", "1.17");
-    env.spec_version = mx_version_parse(sv);
-    if (env.spec_version < 0) {
-        malformed("MXDEV_SPEC_VERSION", sv, "a supported spec version (1.16 .. 1.20)");
-        env.spec_version = mx_version_parse("1.17");
-    }
-    env.strict = bool_var("MXDEV_STRICT", false);
-    env.timeout_s = long_var("MXDEV_TIMEOUT", 10, 1, 3600);
-    env.settle_ms = long_var("MXDEV_SETTLE_MS", 0, 0, 600000);
-    env.fresh_sessions = bool_var("MXDEV_FRESH_SESSIONS", false);
-    env.report_dir = str_var("MXDEV_REPORT_DIR", "reports");
+    /* Every setting of mx_options.def, by its type; secrets are registered
+     * for redaction as they are read. */
+#define READ_OPT_FLAG(member, var, def, min, max)                                        \
+    env.member = bool_var(var, text_flag(def));
+#define READ_OPT_INT(member, var, def, min, max)                                         \
+    env.member = long_var(var, text_long(def), min, max);
+#define READ_OPT_STRING(member, var, def, min, max) env.member = str_var(var, def);
+#define READ_OPT_FILE READ_OPT_STRING
+#define READ_OPT_DIR READ_OPT_STRING
+#define READ_OPT_ACCOUNTS READ_OPT_STRING
+#define READ_OPT_SECRET(member, var, def, min, max)                                      \
+    env.member = str_var(var, def);                                                      \
+    mx_redact_secret(env.member);
+#define READ_OPT_VERSION(member, var, def, min, max) env.member = version_var(var, def);
+#define MX_SETTING(name, arg, type, member, var, env_in, def, min, max, ...)             \
+    READ_##type(member, var, def, min, max)
+#define MX_OPTION(...)
+#define MX_ALIAS(...)
+#define MX_RUN_VALUE(type, member, var, def, min, max)                                   \
+    READ_##type(member, var, def, min, max)
+#include "mx_options.def"
+#undef MX_SETTING
+#undef MX_OPTION
+#undef MX_ALIAS
+#undef MX_RUN_VALUE
     env.fixtures_dir = getenv("MXDEV_FIXTURES_DIR");
     if (env.fixtures_dir == NULL || env.fixtures_dir[0] == '\0')
         env.fixtures_dir = default_fixtures_dir();
-    env.run_id = str_var("MXDEV_RUN_ID", "local");
-    env.as_available = bool_var("MXDEV_AS_AVAILABLE", false);
-    env.as_skip_reason =
-        str_var("MXDEV_AS_SKIP_REASON",
-                "no application service registration (--as-registration)");
-    env.as_token = str_var("MXDEV_AS_TOKEN", NULL);
-    env.as_user_prefix = str_var("MXDEV_AS_USER_PREFIX", "_mxdevconf_");
-    env.server_name = str_var("MXDEV_SERVER_NAME", NULL);
-    env.legacy_login = bool_var("MXDEV_LEGACY_LOGIN", true);
-    env.registration_token = str_var("MXDEV_REGISTRATION_TOKEN", NULL);
-    env.shared_secret = str_var("MXDEV_SHARED_SECRET", NULL);
-    env.insecure = bool_var("MXDEV_INSECURE", false);
-    env.cacert = str_var("MXDEV_CACERT", NULL);
-    env.retry_budget_ms = long_var("MXDEV_RETRY_BUDGET_MS", 30000, 0, 3600000);
-    env.spec_dir = str_var("MXDEV_SPEC_DIR", NULL);
-    env.users = str_var("MXDEV_USERS", NULL);
-    env.deadline_at = long_var("MXDEV_DEADLINE_AT", 0, 0, 0x7fffffffL);
 
-    /* Secrets that reach the process must never reach a report. */
+    /* A password in the URL must never reach a report either. */
     mx_redact_url_userinfo(env.homeserver);
-    mx_redact_secret(env.as_token);
-    mx_redact_secret(env.registration_token);
-    mx_redact_secret(env.shared_secret);
     return &env;
 }
 

@@ -12,35 +12,34 @@
 
 #include "mx_client.h"
 
+/* The C type of a setting's field, by its type in mx_options.def. */
+#define MX_ENV_FIELD_OPT_FLAG bool
+#define MX_ENV_FIELD_OPT_STRING const char *
+#define MX_ENV_FIELD_OPT_INT long
+#define MX_ENV_FIELD_OPT_FILE const char *
+#define MX_ENV_FIELD_OPT_DIR const char *
+#define MX_ENV_FIELD_OPT_SECRET const char *   /* registered as a secret */
+#define MX_ENV_FIELD_OPT_VERSION int           /* 116..120 */
+#define MX_ENV_FIELD_OPT_ACCOUNTS const char * /* "@a:hs=PASSWORD" lines, or NULL */
+
 struct mx_env {
-    const char *homeserver;   /* MXDEV_HOMESERVER: base URL, no trailing slash */
-    int spec_version;         /* MXDEV_SPEC_VERSION: 116..120 */
-    bool strict;              /* MXDEV_STRICT */
-    long timeout_s;           /* MXDEV_TIMEOUT: per request */
-    long settle_ms;           /* MXDEV_SETTLE_MS: polling budget for token invalidation */
-    const char *report_dir;   /* MXDEV_REPORT_DIR */
-    const char *fixtures_dir; /* MXDEV_FIXTURES_DIR, else <bindir>/../share/<name> */
-    const char *run_id;       /* MXDEV_RUN_ID: unique per run, in every localpart */
-    /* Application service (from --as-registration), when usable. */
-    bool as_available;          /* MXDEV_AS_AVAILABLE: as_token accepted by the server */
-    const char *as_skip_reason; /* MXDEV_AS_SKIP_REASON when not available */
-    const char *as_token;       /* MXDEV_AS_TOKEN */
-    const char
-        *as_user_prefix; /* MXDEV_AS_USER_PREFIX: localpart prefix inside its namespace */
-    const char *server_name; /* MXDEV_SERVER_NAME: domain of user IDs */
-    /* Capabilities found by the probe. */
-    bool legacy_login; /* MXDEV_LEGACY_LOGIN: GET /login answers with flows */
-    /* Provisioning secrets. */
-    const char *registration_token; /* MXDEV_REGISTRATION_TOKEN */
-    const char *shared_secret;      /* MXDEV_SHARED_SECRET */
-    bool insecure;                  /* MXDEV_INSECURE */
-    const char *cacert;             /* MXDEV_CACERT */
-    long retry_budget_ms; /* MXDEV_RETRY_BUDGET_MS: total wait on 429 per test */
-    /* Added by the harness (after the fields above, which stay stable). */
-    const char *spec_dir; /* MXDEV_SPEC_DIR (--spec-dir): schemas from the spec's YAML */
-    const char *users;    /* MXDEV_USERS: "@a:hs=PASSWORD" lines (--user), or NULL */
-    long deadline_at;     /* MXDEV_DEADLINE_AT: epoch seconds after which tests skip; 0 */
-    bool fresh_sessions;  /* MXDEV_FRESH_SESSIONS: no session handed between checks */
+    /* The options the checks read (MX_SETTING) and what the runner hands
+     * them (MX_RUN_VALUE): one field each, named by its member, read from
+     * its MXDEV_* variable. */
+#define MX_ENV_FIELD(type, member) MX_ENV_FIELD_##type member;
+#define MX_SETTING(name, arg, type, member, ...) MX_ENV_FIELD(type, member)
+#define MX_OPTION(...)
+#define MX_ALIAS(...)
+#define MX_RUN_VALUE(type, member, ...) MX_ENV_FIELD(type, member)
+#include "mx_options.def"
+#undef MX_SETTING
+#undef MX_OPTION
+#undef MX_ALIAS
+#undef MX_RUN_VALUE
+#undef MX_ENV_FIELD
+    /* MXDEV_FIXTURES_DIR, else next to the program (<bindir>/../share/<name>)
+     * or the source checkout. */
+    const char *fixtures_dir;
 };
 
 /* Never NULL. A malformed variable keeps its default; mx_env_problem()
