@@ -57,6 +57,7 @@ struct mock_config {
     struct mock_appservice *appservices;
     size_t n_appservices;
     bool deviations[DEV_COUNT]; /* --deviate NAME: the named deviations on */
+    long uia_grace_ms; /* --uia-grace-ms: UIA skipped that long after one passed; 0 */
 };
 
 /* Parses "1.16".."1.20"; returns 0, or -1 when unsupported. */

@@ -218,7 +218,19 @@ static int deletion_auth(struct mock_ctx *ctx, const char *op, bool as_exempt,
      * it gets the password flow, which it cannot complete. */
     enum mock_uia_kind kind =
         ctx->who.as != NULL || has_password ? MOCK_UIA_PASSWORD : MOCK_UIA_DUMMY;
-    return mock_uia_gate(ctx, kind, ctx->who.user_id, op, session);
+    /* --uia-grace-ms: a device that passed UIA lately is let through. */
+    struct uia *u = ctx->state->uia;
+    int64_t grace = ctx->state->cfg->uia_grace_ms;
+    if (ctx->who.as == NULL &&
+        uia_passed_within(u, ctx->who.user_id, ctx->who.device_id, ctx->now_ms, grace))
+        return 0;
+    int rc = mock_uia_gate(ctx, kind, ctx->who.user_id, op, session);
+    if (rc == 0 && grace > 0 && ctx->who.as == NULL &&
+        uia_note_passed(u, ctx->who.user_id, ctx->who.device_id, ctx->now_ms) < 0) {
+        mock_error(ctx->reply, 500, "M_UNKNOWN", "Out of memory");
+        return -1;
+    }
+    return rc;
 }
 
 void on_delete_device(struct mock_ctx *ctx) {

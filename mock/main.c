@@ -29,6 +29,9 @@ static const char usage_text[] =
     "  --registration-token T    registration needs m.login.registration_token T\n"
     "  --shared-secret S         serve Synapse's shared-secret registration\n"
     "                            (/_synapse/admin/v1/register, HMAC-SHA1 nonce scheme)\n"
+    "  --uia-grace-ms N          after a device passes UIA, let its deletions through\n"
+    "                            without UIA for N ms (as Synapse's\n"
+    "                            ui_auth.session_timeout; default 0: never)\n"
     "  --no-registration         POST /register refuses clients (403 M_FORBIDDEN);\n"
     "                            application services still register users\n"
     "  --request-log FILE        append one JSON object a line per request: method,\n"
@@ -62,6 +65,7 @@ enum {
     OPT_REGISTRATION_TOKEN,
     OPT_SHARED_SECRET,
     OPT_NO_REGISTRATION,
+    OPT_UIA_GRACE_MS,
     OPT_REQUEST_LOG,
     OPT_TLS_CERT,
     OPT_TLS_KEY,
@@ -81,6 +85,7 @@ static const struct option long_options[] = {
     {"registration-token", required_argument, NULL, OPT_REGISTRATION_TOKEN},
     {"shared-secret", required_argument, NULL, OPT_SHARED_SECRET},
     {"no-registration", no_argument, NULL, OPT_NO_REGISTRATION},
+    {"uia-grace-ms", required_argument, NULL, OPT_UIA_GRACE_MS},
     {"request-log", required_argument, NULL, OPT_REQUEST_LOG},
     {"tls-cert", required_argument, NULL, OPT_TLS_CERT},
     {"tls-key", required_argument, NULL, OPT_TLS_KEY},
@@ -191,6 +196,12 @@ static int parse_args(int argc, char **argv, struct options *o) {
                 if (arg != NULL)
                     bad = parse_rate(arg, &o->cfg.rate_limit_per_min);
                 break;
+            case OPT_UIA_GRACE_MS: {
+                unsigned ms = 0;
+                bad = parse_rate(arg, &ms);
+                o->cfg.uia_grace_ms = ms;
+                break;
+            }
             case OPT_REGISTRATION_TOKEN:
                 bad = arg[0] == '\0';
                 o->registration_token = arg;

@@ -21,9 +21,18 @@ struct uia_session {
     size_t n_stages;
 };
 
+/* A device that passed UIA, and when (see uia_note_passed). */
+struct uia_pass {
+    char *user_id;
+    char *device_id;
+    int64_t at_ms;
+};
+
 struct uia {
     struct uia_session *first, *last;
     size_t count;
+    struct uia_pass *passes; /* ring of UIA_MAX_SESSIONS, allocated on first use */
+    size_t n_passes, next_pass;
 };
 
 struct uia *uia_new(void) {
@@ -58,6 +67,11 @@ void uia_free(struct uia *u) {
         return;
     while (u->first != NULL)
         session_unlink(u, u->first);
+    for (size_t i = 0; i < u->n_passes; i++) {
+        free(u->passes[i].user_id);
+        free(u->passes[i].device_id);
+    }
+    free(u->passes);
     free(u);
 }
 
@@ -176,4 +190,51 @@ void uia_expire(struct uia *u, int64_t now_ms) {
 
 size_t uia_count(const struct uia *u) {
     return u->count;
+}
+
+static struct uia_pass *pass_find(const struct uia *u, const char *user_id,
+                                  const char *device_id) {
+    for (size_t i = 0; i < u->n_passes; i++)
+        if (strcmp(u->passes[i].user_id, user_id) == 0 &&
+            strcmp(u->passes[i].device_id, device_id) == 0)
+            return &u->passes[i];
+    return NULL;
+}
+
+int uia_note_passed(struct uia *u, const char *user_id, const char *device_id,
+                    int64_t now_ms) {
+    if (user_id == NULL || device_id == NULL)
+        return 0;
+    struct uia_pass *p = pass_find(u, user_id, device_id);
+    if (p != NULL) {
+        p->at_ms = now_ms;
+        return 0;
+    }
+    if (u->passes == NULL) {
+        u->passes = calloc(UIA_MAX_SESSIONS, sizeof *u->passes);
+        if (u->passes == NULL)
+            return -1;
+    }
+    char *uid = strdup(user_id), *did = strdup(device_id);
+    if (uid == NULL || did == NULL) {
+        free(uid);
+        free(did);
+        return -1;
+    }
+    p = &u->passes[u->next_pass];
+    free(p->user_id);
+    free(p->device_id);
+    *p = (struct uia_pass){uid, did, now_ms};
+    u->next_pass = (u->next_pass + 1) % UIA_MAX_SESSIONS;
+    if (u->n_passes < UIA_MAX_SESSIONS)
+        u->n_passes++;
+    return 0;
+}
+
+bool uia_passed_within(const struct uia *u, const char *user_id, const char *device_id,
+                       int64_t now_ms, int64_t grace_ms) {
+    if (user_id == NULL || device_id == NULL || grace_ms <= 0)
+        return false;
+    const struct uia_pass *p = pass_find(u, user_id, device_id);
+    return p != NULL && now_ms - p->at_ms < grace_ms;
 }

@@ -51,4 +51,14 @@ void uia_expire(struct uia *u, int64_t now_ms);
 /* Number of live sessions (expired ones count until uia_expire). */
 size_t uia_count(const struct uia *u);
 
+/* A grace period after a completed UIA (as Synapse's ui_auth.session_timeout,
+ * keyed there on the access token; here on the device, which has one):
+ * notes that user_id's device_id passed UIA at now_ms (0, or -1 on OOM), and
+ * whether it did within the last grace_ms. At most UIA_MAX_SESSIONS devices
+ * are remembered; the oldest note goes first. */
+int uia_note_passed(struct uia *u, const char *user_id, const char *device_id,
+                    int64_t now_ms);
+bool uia_passed_within(const struct uia *u, const char *user_id, const char *device_id,
+                       int64_t now_ms, int64_t grace_ms);
+
 #endif
