@@ -59,7 +59,10 @@ void mock_state_teardown(struct mock_state *state) {
 
 void mock_reply_clean(struct mock_reply *reply) {
     json_decref(reply->json);
-    free(reply->body);
+    if (reply->body_release != NULL)
+        reply->body_release(reply->body_owner);
+    else
+        free(reply->body);
     memset(reply, 0, sizeof *reply);
 }
 
@@ -277,6 +280,8 @@ char *mock_json_text(json_t *v) {
 
 /* Serialises reply->json into reply->body and sets the headers. */
 static void finish_reply(struct mock_reply *reply) {
+    if (reply->json == NULL && reply->body != NULL)
+        goto headers; /* the handler wrote the text itself */
     if (reply->json == NULL) {
         reply->status = 500;
         reply->json = json_pack("{s:s,s:s}", "errcode", "M_UNKNOWN", "error",
@@ -288,6 +293,7 @@ static void finish_reply(struct mock_reply *reply) {
         reply->body = strdup("{}");
     }
     reply->body_len = reply->body != NULL ? strlen(reply->body) : 0;
+headers:
     reply->content_type =
         mock_deviates(DEV_TEXT_PLAIN) ? "text/plain; charset=utf-8" : "application/json";
     reply->cors = !mock_deviates(DEV_NO_CORS);
