@@ -29,11 +29,15 @@ struct listing_text {
     char data[]; /* NUL-terminated */
 };
 
+struct slot_of;
+
 struct listing_cache {
     uint64_t generation, layout; /* of the user, when text was made */
     struct listing_text *text;   /* one reference */
     size_t *ends;                /* where each device's object ends in text */
-    size_t n_ends, cap_ends;
+    size_t n_ends;
+    struct slot_of *map; /* device -> index, of the layout */
+    size_t map_mask;
 };
 
 static void text_release(void *owner) {
@@ -49,6 +53,7 @@ static void cache_free(void *slot) {
     if (c->text != NULL)
         text_release(c->text);
     free(c->ends);
+    free(c->map);
     free(c);
 }
 
@@ -182,31 +187,142 @@ static void note_end(struct writer *w) {
     w->ends[w->n_ends++] = w->t->len;
 }
 
-struct rewrite {
+/* Where each device's object is in a text: by device, its index in the
+ * listing (open addressing; the records of a user's devices stay put while
+ * the layout is the same). */
+struct slot_of {
+    const struct store_device *dev; /* NULL: free */
+    size_t index;
+};
+
+static size_t ptr_hash(const void *p) {
+    return (size_t)(((uintptr_t)p >> 4) * 0x9E3779B97F4A7C15u);
+}
+
+struct full {
     struct writer *w;
-    const struct listing_cache *old; /* same layout; NULL: write every device */
-    size_t i;                        /* index of the device in the listing */
+    struct slot_of *map; /* NULL after OOM */
+    size_t map_mask;
+    size_t i;
 };
 
 static void on_device(const struct store_device *dev, void *arg) {
-    struct rewrite *rw = arg;
-    struct writer *w = rw->w;
-    size_t i = rw->i++;
-    if (i > 0)
-        put(w, ",", 1);
-    const struct listing_cache *old = rw->old;
-    if (old != NULL && i < old->n_ends && dev->changed <= old->generation) {
-        /* Unchanged since the old text: its object, after the old "," or
-         * the head. */
-        size_t start = i > 0 ? old->ends[i - 1] + 1 : sizeof LISTING_HEAD - 1;
-        put(w, old->text->data + start, old->ends[i] - start);
-    } else {
-        put_device(w, dev);
+    struct full *f = arg;
+    if (f->i > 0)
+        put(f->w, ",", 1);
+    put_device(f->w, dev);
+    note_end(f->w);
+    if (f->map != NULL) {
+        size_t h = ptr_hash(dev) & f->map_mask;
+        while (f->map[h].dev != NULL)
+            h = (h + 1) & f->map_mask;
+        f->map[h].dev = dev;
+        f->map[h].index = f->i;
     }
-    note_end(w);
+    f->i++;
 }
 
-/* ---- the cache ---- */
+/* At most this many changed devices are patched into the old text; more,
+ * or more than an eighth of the listing, and it is written again. */
+#define MAX_PATCHES 64
+
+struct patch {
+    size_t index;   /* in the listing */
+    size_t new_end; /* of its object in the new text */
+    const struct store_device *dev;
+};
+
+struct changes {
+    const struct listing_cache *c;
+    struct patch p[MAX_PATCHES];
+    size_t n;
+    bool too_many;
+};
+
+static void on_changed(const struct store_device *dev, void *arg) {
+    struct changes *ch = arg;
+    const struct listing_cache *c = ch->c;
+    if (ch->too_many)
+        return;
+    size_t h = ptr_hash(dev) & c->map_mask;
+    while (c->map[h].dev != NULL && c->map[h].dev != dev)
+        h = (h + 1) & c->map_mask;
+    if (c->map[h].dev == NULL || ch->n == MAX_PATCHES || ch->n >= c->n_ends / 8 + 1) {
+        ch->too_many = true;
+        return;
+    }
+    /* Insertion by index: the text is patched front to back. */
+    size_t k = ch->n++;
+    while (k > 0 && ch->p[k - 1].index > c->map[h].index) {
+        ch->p[k] = ch->p[k - 1];
+        k--;
+    }
+    ch->p[k].index = c->map[h].index;
+    ch->p[k].dev = dev;
+}
+
+/* The new text: the old one with the changed devices written again.
+ * Returns 0, 1 when a full rewrite is due, -1 on OOM. */
+static int patch_text(struct store *st, const char *user_id, struct listing_cache *c,
+                      struct writer *w) {
+    struct changes ch = {.c = c, .n = 0, .too_many = false};
+    store_device_foreach_changed(st, user_id, c->generation, on_changed, &ch);
+    if (ch.too_many)
+        return 1;
+    const char *old = c->text->data;
+    size_t pos = 0;
+    for (size_t k = 0; k < ch.n; k++) {
+        size_t i = ch.p[k].index;
+        size_t start = i > 0 ? c->ends[i - 1] + 1 : sizeof LISTING_HEAD - 1;
+        put(w, old + pos, start - pos);
+        put_device(w, ch.p[k].dev);
+        ch.p[k].new_end = w->t->len;
+        pos = c->ends[i];
+    }
+    put(w, old + pos, c->text->len - pos);
+    if (w->oom)
+        return -1;
+    /* The ends after a patched device move by its change in length
+     * (unsigned arithmetic: the shift may be negative). */
+    size_t shift = 0, k = 0;
+    for (size_t i = 0; i < c->n_ends; i++) {
+        if (k < ch.n && ch.p[k].index == i) {
+            shift = ch.p[k].new_end - c->ends[i];
+            c->ends[i] = ch.p[k].new_end;
+            k++;
+        } else {
+            c->ends[i] += shift;
+        }
+    }
+    return 0;
+}
+
+/* Writes the whole text and the map of a new layout into c's writer w.
+ * Returns 0, or -1 on OOM. */
+static int full_text(struct store *st, const char *user_id, struct listing_cache *c,
+                     struct writer *w) {
+    size_t n = store_device_count(st, user_id), cap = 16;
+    while (cap < 2 * n)
+        cap *= 2;
+    struct full f = {w, calloc(cap, sizeof *f.map), cap - 1, 0};
+    if (f.map == NULL)
+        return -1;
+    put(w, LISTING_HEAD, sizeof LISTING_HEAD - 1);
+    store_device_foreach(st, user_id, on_device, &f);
+    put(w, LISTING_TAIL, sizeof LISTING_TAIL - 1);
+    if (w->oom) {
+        free(f.map);
+        return -1;
+    }
+    free(c->map);
+    c->map = f.map;
+    c->map_mask = f.map_mask;
+    free(c->ends);
+    c->ends = w->ends;
+    c->n_ends = w->n_ends;
+    w->ends = NULL;
+    return 0;
+}
 
 /* The user's cache, brought up to date; NULL on OOM or unknown user. */
 static struct listing_cache *cache_current(struct store *st, const char *user_id) {
@@ -233,25 +349,24 @@ static struct listing_cache *cache_current(struct store *st, const char *user_id
         return NULL;
     w.t->len = 0;
     w.cap = guess;
-    struct rewrite rw = {&w, c->text != NULL && c->layout == layout ? c : NULL, 0};
-    put(&w, LISTING_HEAD, sizeof LISTING_HEAD - 1);
-    store_device_foreach(st, user_id, on_device, &rw);
-    put(&w, LISTING_TAIL, sizeof LISTING_TAIL - 1);
-    if (w.oom) {
+    int rc = 1;
+    if (c->text != NULL && c->layout == layout)
+        rc = patch_text(st, user_id, c, &w);
+    if (rc == 1) {
+        w.t->len = 0;
+        w.oom = false;
+        rc = full_text(st, user_id, c, &w);
+    }
+    free(w.ends);
+    if (rc < 0) {
         free(w.t);
-        free(w.ends);
         return NULL;
     }
     w.t->data[w.t->len] = '\0';
     atomic_init(&w.t->refs, 1);
-
     if (c->text != NULL)
         text_release(c->text);
-    free(c->ends);
     c->text = w.t;
-    c->ends = w.ends;
-    c->n_ends = w.n_ends;
-    c->cap_ends = w.cap_ends;
     c->generation = generation;
     c->layout = layout;
     return c;

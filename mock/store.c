@@ -125,9 +125,10 @@ struct device {
     char *device_id;
     char *display_name;
     char *last_seen_ip;
-    uint64_t hash;              /* of device_id */
-    struct device *prev, *next; /* creation order */
-    struct token *token;        /* the live token, or NULL */
+    uint64_t hash;                /* of device_id */
+    struct device *prev, *next;   /* creation order */
+    struct device *older, *newer; /* order of the last change */
+    struct token *token;          /* the live token, or NULL */
 };
 
 struct user {
@@ -137,6 +138,7 @@ struct user {
     struct hmap devices; /* device_id -> struct device */
     struct device *first, *last;
     uint64_t generation, layout; /* see store_user_generation */
+    struct device *newest;       /* the device changed last */
     void *slot;                  /* the caller's, freed with store->slot_free */
 };
 
@@ -290,13 +292,32 @@ void store_set_slot_free(struct store *st, void (*slot_free)(void *)) {
 
 /* ---- devices ---- */
 
-/* Records a change to what a listing of u's devices shows. */
+static void unlink_change(struct user *u, struct device *dev) {
+    if (dev->newer != NULL)
+        dev->newer->older = dev->older;
+    else if (u->newest == dev)
+        u->newest = dev->older;
+    if (dev->older != NULL)
+        dev->older->newer = dev->newer;
+    dev->older = dev->newer = NULL;
+}
+
+/* Records a change to what a listing of u's devices shows; dev (if any)
+ * becomes the device changed last. */
 static void user_changed(struct user *u, struct device *dev, bool layout) {
     u->generation++;
     if (layout)
         u->layout++;
-    if (dev != NULL)
-        dev->pub.changed = u->generation;
+    if (dev == NULL)
+        return;
+    dev->pub.changed = u->generation;
+    if (u->newest == dev)
+        return;
+    unlink_change(u, dev);
+    dev->older = u->newest;
+    if (u->newest != NULL)
+        u->newest->newer = dev;
+    u->newest = dev;
 }
 
 static struct device *device_find(struct user *u, const char *device_id) {
@@ -395,6 +416,7 @@ int store_device_delete(struct store *st, const char *user_id, const char *devic
     if (dev->token != NULL)
         token_free(st, dev->token);
     hmap_remove(&u->devices, dev->hash, dev);
+    unlink_change(u, dev);
     if (dev->prev != NULL)
         dev->prev->next = dev->next;
     else
@@ -416,6 +438,21 @@ size_t store_device_foreach(struct store *st, const char *user_id,
         return 0;
     size_t n = 0;
     for (struct device *dev = u->first; dev != NULL; dev = dev->next) {
+        fn(&dev->pub, arg);
+        n++;
+    }
+    return n;
+}
+
+size_t store_device_foreach_changed(struct store *st, const char *user_id, uint64_t since,
+                                    void (*fn)(const struct store_device *dev, void *arg),
+                                    void *arg) {
+    struct user *u = user_find(st, user_id);
+    if (u == NULL)
+        return 0;
+    size_t n = 0;
+    for (struct device *dev = u->newest; dev != NULL && dev->pub.changed > since;
+         dev = dev->older) {
         fn(&dev->pub, arg);
         n++;
     }

@@ -84,6 +84,12 @@ size_t store_device_foreach(struct store *st, const char *user_id,
                             void (*fn)(const struct store_device *dev, void *arg),
                             void *arg);
 size_t store_device_count(struct store *st, const char *user_id);
+/* Calls fn for each of the user's devices whose `changed` is greater than
+ * since, the most recently changed first; returns the count. fn must not
+ * change the store. */
+size_t store_device_foreach_changed(struct store *st, const char *user_id, uint64_t since,
+                                    void (*fn)(const struct store_device *dev, void *arg),
+                                    void *arg);
 
 /* Fills buf (at least 11 bytes) with a fresh random device ID of 10
  * upper-case letters that the user does not have yet. */
