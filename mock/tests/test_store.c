@@ -307,3 +307,37 @@ Test(store, generations) {
     cr_expect_not_null(store_user_slot(st, "@alice:localhost"));
     cr_expect_null(store_user_slot(st, "@nobody:localhost"));
 }
+
+static void join_changed(const struct store_device *dev, void *arg) {
+    strcat(arg, dev->device_id);
+    strcat(arg, " ");
+}
+
+/* The devices changed since a generation, the most recently changed first;
+ * a deleted device is gone from that order too. */
+Test(store, foreach_changed) {
+    uint64_t g, l;
+    char buf[128] = "";
+    cr_assert_eq(store_device_create(st, "@alice:localhost", "A", NULL), 0);
+    cr_assert_eq(store_device_create(st, "@alice:localhost", "B", NULL), 0);
+    cr_assert_eq(store_device_create(st, "@alice:localhost", "C", NULL), 0);
+    store_user_generation(st, "@alice:localhost", &g, &l);
+    cr_expect_eq(
+        store_device_foreach_changed(st, "@alice:localhost", g, join_changed, buf), 0);
+    store_device_seen(st, "@alice:localhost", "A", "::1", 5);
+    store_device_set_name(st, "@alice:localhost", "C", "c");
+    store_device_seen(st, "@alice:localhost", "A", "::1", 6);
+    cr_expect_eq(
+        store_device_foreach_changed(st, "@alice:localhost", g, join_changed, buf), 2);
+    cr_expect_str_eq(buf, "A C ");
+    buf[0] = '\0';
+    cr_expect_eq(
+        store_device_foreach_changed(st, "@alice:localhost", 0, join_changed, buf), 3);
+    cr_expect_str_eq(buf, "A C B ");
+    cr_assert_eq(store_device_delete(st, "@alice:localhost", "A"), 0);
+    buf[0] = '\0';
+    store_device_foreach_changed(st, "@alice:localhost", 0, join_changed, buf);
+    cr_expect_str_eq(buf, "C B ");
+    cr_expect_eq(
+        store_device_foreach_changed(st, "@nobody:localhost", 0, join_changed, buf), 0);
+}
