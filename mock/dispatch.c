@@ -281,7 +281,15 @@ char *mock_json_text(json_t *v) {
 /* Serialises reply->json into reply->body and sets the headers. */
 static void finish_reply(struct mock_reply *reply) {
     if (reply->json == NULL && reply->body != NULL)
-        goto headers; /* the handler wrote the text itself */
+        goto headers;          /* the handler wrote the text itself */
+    if (reply->body != NULL) { /* a text set before an error replaced it */
+        if (reply->body_release != NULL)
+            reply->body_release(reply->body_owner);
+        else
+            free(reply->body);
+        reply->body = NULL;
+        reply->body_release = NULL;
+    }
     if (reply->json == NULL) {
         reply->status = 500;
         reply->json = json_pack("{s:s,s:s}", "errcode", "M_UNKNOWN", "error",
