@@ -50,6 +50,16 @@ static void filter_reply(struct mock_ctx *ctx) {
 
 /* Serialises reply->json into reply->body. */
 static void finish_reply(struct mock_reply *reply) {
+    if (reply->json == NULL && reply->body != NULL)
+        return;                /* the handler wrote the text itself */
+    if (reply->body != NULL) { /* a text set before an error replaced it */
+        if (reply->body_release != NULL)
+            reply->body_release(reply->body_owner);
+        else
+            free(reply->body);
+        reply->body = NULL;
+        reply->body_release = NULL;
+    }
     if (reply->json == NULL) {
         reply->status = 500;
         reply->json = json_pack("{s:s,s:s}", "errcode", "M_UNKNOWN", "error",

@@ -8,7 +8,10 @@
 
 void mock_reply_clean(struct mock_reply *reply) {
     json_decref(reply->json);
-    free(reply->body);
+    if (reply->body_release != NULL)
+        reply->body_release(reply->body_owner);
+    else
+        free(reply->body);
     memset(reply, 0, sizeof *reply);
 }
 

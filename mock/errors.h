@@ -14,8 +14,14 @@
 struct mock_reply {
     unsigned status;
     json_t *json; /* set by handlers; serialised into body by mock_dispatch */
-    char *body;   /* NUL-terminated; body_len excludes the NUL */
+    char *body;   /* NUL-terminated; body_len excludes the NUL. A handler may
+                     set body (and body_len) instead of json */
     size_t body_len;
+    /* NULL: body is the reply's own (free). Else body is borrowed from
+     * body_owner, and body_release(body_owner) is called instead, once, from
+     * whichever thread sends the reply (a shared cached listing). */
+    void (*body_release)(void *body_owner);
+    void *body_owner;
     const char *content_type; /* static string */
     bool cors;                /* add the Access-Control-Allow-* headers */
     const char *allow;        /* static "Allow" header value (405, OPTIONS), or NULL */

@@ -15,8 +15,11 @@
 #include "auth.h"
 #include "config.h"
 #include "deviations.h"
+#include "deviation_filters.h"
 #include "errors.h"
 #include "handlers.h"
+#include "json_text.h"
+#include "listing.h"
 #include "state.h"
 #include "store.h"
 #include "uia.h"
@@ -53,8 +56,19 @@ static void on_leak_user(const char *other, void *arg) {
     store_device_foreach(lk->st, other, on_list_device, lk->devices);
 }
 
+/* Whether the listing is built with jansson below (a deviation adds to it,
+ * or a filter rewrites it), rather than written straight from the store
+ * (listing.c). */
+static bool listing_as_json(const struct mock_ctx *ctx) {
+    return mock_deviates(ctx->dev, DEV_LIST_LEAKS_OTHER_USER) ||
+           mock_deviation_filters_rewrite_body(ctx->dev, "getDevices");
+}
+
 void on_get_devices(struct mock_ctx *ctx) {
     struct store *st = ctx->state->store;
+    if (!listing_as_json(ctx) &&
+        mock_listing_reply(st, ctx->who.user_id, ctx->reply) == 0)
+        return;
     struct leak_state lk = {st, json_array()};
     if (lk.devices == NULL) {
         mock_error(ctx->reply, 500, "M_UNKNOWN", "Out of memory");
@@ -290,7 +304,7 @@ void on_delete_devices(struct mock_ctx *ctx) {
 
     /* The session binds to the list too: a session opened to delete some
      * devices cannot delete others. */
-    char *list = json_dumps(devices, JSON_COMPACT);
+    char *list = mock_json_text(devices);
     if (list == NULL || asprintf(&op, "%s?devices=%s", ctx->match.op_path, list) < 0) {
         free(list);
         op = NULL;
@@ -306,8 +320,12 @@ void on_delete_devices(struct mock_ctx *ctx) {
         goto out;
 
     size_t existing = 0, n = json_array_size(devices);
-    json_array_foreach(devices, i, id) {
-        existing += store_device_get(st, user_id, json_string_value(id)) != NULL;
+    /* Counted only for the deviations that answer by it (one lookup per ID). */
+    if (mock_deviates(ctx->dev, DEV_BULK_MIXED_400) ||
+        mock_deviates(ctx->dev, DEV_BULK_AGAIN_404)) {
+        json_array_foreach(devices, i, id) {
+            existing += store_device_get(st, user_id, json_string_value(id)) != NULL;
+        }
     }
     if (mock_deviates(ctx->dev, DEV_BULK_MIXED_400) && existing > 0 && existing < n) {
         mock_error(ctx->reply, 400, "M_INVALID_PARAM", "Some devices do not exist");

@@ -200,13 +200,20 @@ static void client_address(struct MHD_Connection *con, char *out, size_t out_len
 }
 
 /* Queues reply; its body moves into the response (no copy: a listing of
- * 10,000 devices is a megabyte), so reply->body is NULL afterwards. */
+ * 10,000 devices is a megabyte), so reply->body is NULL afterwards. A
+ * shared body's release moves along with it. */
 static enum MHD_Result send_reply(struct MHD_Connection *con, struct mock_reply *reply) {
-    struct MHD_Response *resp = MHD_create_response_from_buffer(
-        reply->body_len, reply->body, MHD_RESPMEM_MUST_FREE);
+    struct MHD_Response *resp;
+    if (reply->body_release != NULL) /* shared: released when sent */
+        resp = MHD_create_response_from_buffer_with_free_callback_cls(
+            reply->body_len, reply->body, reply->body_release, reply->body_owner);
+    else
+        resp = MHD_create_response_from_buffer(reply->body_len, reply->body,
+                                               MHD_RESPMEM_MUST_FREE);
     if (resp == NULL)
         return MHD_NO;
     reply->body = NULL;
+    reply->body_release = NULL;
     MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, reply->content_type);
     if (reply->cors) {
         MHD_add_response_header(resp, "Access-Control-Allow-Origin",

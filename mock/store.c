@@ -125,9 +125,10 @@ struct device {
     char *device_id;
     char *display_name;
     char *last_seen_ip;
-    uint64_t hash;              /* of device_id */
-    struct device *prev, *next; /* creation order */
-    struct token *token;        /* the live token, or NULL */
+    uint64_t hash;                /* of device_id */
+    struct device *prev, *next;   /* creation order */
+    struct device *older, *newer; /* order of the last change */
+    struct token *token;          /* the live token, or NULL */
 };
 
 struct user {
@@ -136,6 +137,9 @@ struct user {
     uint64_t hash;
     struct hmap devices; /* device_id -> struct device */
     struct device *first, *last;
+    uint64_t generation, layout; /* see store_user_generation */
+    struct device *newest;       /* the device changed last */
+    void *slot;                  /* the caller's, freed with store->slot_free */
 };
 
 struct token {
@@ -149,6 +153,7 @@ struct store {
     pthread_mutex_t mutex;
     struct hmap users;  /* user_id -> struct user */
     struct hmap tokens; /* token -> struct token, by hash of the whole token */
+    void (*slot_free)(void *);
 };
 
 struct store *store_new(void) {
@@ -176,7 +181,9 @@ static void device_free(struct device *dev) {
     free(dev);
 }
 
-static void user_free(struct user *u) {
+static void user_free(struct user *u, void (*slot_free)(void *)) {
+    if (u->slot != NULL && slot_free != NULL)
+        slot_free(u->slot);
     struct device *dev = u->first;
     while (dev != NULL) {
         struct device *next = dev->next;
@@ -203,7 +210,7 @@ void store_free(struct store *st) {
     hmap_clear(&st->tokens);
     for (size_t i = 0; i < st->users.n_buckets; i++) {
         for (struct hentry *e = st->users.buckets[i]; e != NULL; e = e->next)
-            user_free(e->value);
+            user_free(e->value, st->slot_free);
     }
     hmap_clear(&st->users);
     pthread_mutex_destroy(&st->mutex);
@@ -241,6 +248,7 @@ int store_user_create(struct store *st, const char *user_id, const char *passwor
             goto fail;
     }
     u->hash = mock_hash_str(user_id);
+    u->generation = u->layout = 1;
     if (hmap_put(&st->users, u->user_id, u->hash, u) < 0)
         goto fail;
     return 0;
@@ -263,7 +271,54 @@ bool store_user_password_ok(struct store *st, const char *user_id, const char *p
     return mock_ct_equal(password, u->password);
 }
 
+int store_user_generation(struct store *st, const char *user_id, uint64_t *generation,
+                          uint64_t *layout) {
+    struct user *u = user_find(st, user_id);
+    if (u == NULL)
+        return -1;
+    *generation = u->generation;
+    *layout = u->layout;
+    return 0;
+}
+
+void **store_user_slot(struct store *st, const char *user_id) {
+    struct user *u = user_find(st, user_id);
+    return u != NULL ? &u->slot : NULL;
+}
+
+void store_set_slot_free(struct store *st, void (*slot_free)(void *)) {
+    st->slot_free = slot_free;
+}
+
 /* ---- devices ---- */
+
+static void unlink_change(struct user *u, struct device *dev) {
+    if (dev->newer != NULL)
+        dev->newer->older = dev->older;
+    else if (u->newest == dev)
+        u->newest = dev->older;
+    if (dev->older != NULL)
+        dev->older->newer = dev->newer;
+    dev->older = dev->newer = NULL;
+}
+
+/* Records a change to what a listing of u's devices shows; dev (if any)
+ * becomes the device changed last. */
+static void user_changed(struct user *u, struct device *dev, bool layout) {
+    u->generation++;
+    if (layout)
+        u->layout++;
+    if (dev == NULL)
+        return;
+    dev->pub.changed = u->generation;
+    if (u->newest == dev)
+        return;
+    unlink_change(u, dev);
+    dev->older = u->newest;
+    if (u->newest != NULL)
+        u->newest->newer = dev;
+    u->newest = dev;
+}
 
 static struct device *device_find(struct user *u, const char *device_id) {
     if (u == NULL || device_id == NULL)
@@ -305,6 +360,7 @@ int store_device_create(struct store *st, const char *user_id, const char *devic
     else
         u->first = dev;
     u->last = dev;
+    user_changed(u, dev, true);
     return 0;
 
 fail:
@@ -326,14 +382,17 @@ int store_device_set_name(struct store *st, const char *user_id, const char *dev
     free(dev->display_name);
     dev->display_name = copy;
     dev->pub.display_name = copy;
+    user_changed(user_find(st, user_id), dev, false);
     return 0;
 }
 
 void store_device_seen(struct store *st, const char *user_id, const char *device_id,
                        const char *ip, int64_t ts_ms) {
-    struct device *dev = device_find(user_find(st, user_id), device_id);
+    struct user *u = user_find(st, user_id);
+    struct device *dev = device_find(u, device_id);
     if (dev == NULL)
         return;
+    bool changed = dev->pub.last_seen_ts != ts_ms;
     /* Most requests come from the same address: skip the reallocation. */
     if (ip != NULL && (dev->last_seen_ip == NULL || strcmp(dev->last_seen_ip, ip) != 0)) {
         char *copy = strdup(ip);
@@ -341,9 +400,12 @@ void store_device_seen(struct store *st, const char *user_id, const char *device
             free(dev->last_seen_ip);
             dev->last_seen_ip = copy;
             dev->pub.last_seen_ip = copy;
+            changed = true;
         }
     }
     dev->pub.last_seen_ts = ts_ms;
+    if (changed)
+        user_changed(u, dev, false);
 }
 
 int store_device_delete(struct store *st, const char *user_id, const char *device_id) {
@@ -354,6 +416,7 @@ int store_device_delete(struct store *st, const char *user_id, const char *devic
     if (dev->token != NULL)
         token_free(st, dev->token);
     hmap_remove(&u->devices, dev->hash, dev);
+    unlink_change(u, dev);
     if (dev->prev != NULL)
         dev->prev->next = dev->next;
     else
@@ -363,6 +426,7 @@ int store_device_delete(struct store *st, const char *user_id, const char *devic
     else
         u->last = dev->prev;
     device_free(dev);
+    user_changed(u, NULL, true);
     return 0;
 }
 
@@ -374,6 +438,21 @@ size_t store_device_foreach(struct store *st, const char *user_id,
         return 0;
     size_t n = 0;
     for (struct device *dev = u->first; dev != NULL; dev = dev->next) {
+        fn(&dev->pub, arg);
+        n++;
+    }
+    return n;
+}
+
+size_t store_device_foreach_changed(struct store *st, const char *user_id, uint64_t since,
+                                    void (*fn)(const struct store_device *dev, void *arg),
+                                    void *arg) {
+    struct user *u = user_find(st, user_id);
+    if (u == NULL)
+        return 0;
+    size_t n = 0;
+    for (struct device *dev = u->newest; dev != NULL && dev->pub.changed > since;
+         dev = dev->older) {
         fn(&dev->pub, arg);
         n++;
     }

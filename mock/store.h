@@ -22,6 +22,7 @@ struct store_device {
     const char *display_name; /* NULL when no name was ever set */
     const char *last_seen_ip; /* NULL until the device makes a request */
     int64_t last_seen_ts;     /* ms since the epoch; 0 until seen */
+    uint64_t changed;         /* the user's generation at its last change */
 };
 
 /* What an access token stands for. */
@@ -46,6 +47,21 @@ bool store_user_exists(struct store *st, const char *user_id);
  * (compared in constant time). */
 bool store_user_password_ok(struct store *st, const char *user_id, const char *password);
 
+/* What a cache of a user's device listing needs (mock/listing.c). The
+ * generation counts every change to what a listing of the user's devices
+ * shows: a device made, renamed, seen from another address or at another
+ * time, deleted. The layout counts only the changes to which devices there
+ * are (made, deleted). Both start at 1 and only grow; a device's `changed`
+ * is the generation its last change made. Returns 0, or -1 for an unknown
+ * user. */
+int store_user_generation(struct store *st, const char *user_id, uint64_t *generation,
+                          uint64_t *layout);
+/* A slot holding one object of the caller's per user (a cached listing), or
+ * NULL for an unknown user. The store frees what a slot holds, when it
+ * frees the user, with the function set by store_set_slot_free. */
+void **store_user_slot(struct store *st, const char *user_id);
+void store_set_slot_free(struct store *st, void (*slot_free)(void *));
+
 /* Devices. Returns NULL when the user has no such device. */
 const struct store_device *store_device_get(struct store *st, const char *user_id,
                                             const char *device_id);
@@ -68,6 +84,12 @@ size_t store_device_foreach(struct store *st, const char *user_id,
                             void (*fn)(const struct store_device *dev, void *arg),
                             void *arg);
 size_t store_device_count(struct store *st, const char *user_id);
+/* Calls fn for each of the user's devices whose `changed` is greater than
+ * since, the most recently changed first; returns the count. fn must not
+ * change the store. */
+size_t store_device_foreach_changed(struct store *st, const char *user_id, uint64_t since,
+                                    void (*fn)(const struct store_device *dev, void *arg),
+                                    void *arg);
 
 /* Fills buf (at least 11 bytes) with a fresh random device ID of 10
  * upper-case letters that the user does not have yet. */

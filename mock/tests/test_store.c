@@ -274,3 +274,70 @@ Test(store, many_tokens_lookup) {
         cr_assert_str_eq(owner.device_id, id);
     }
 }
+
+/* The generation moves with every change a listing shows, the layout only
+ * when devices come or go; a device's `changed` is the generation it made. */
+Test(store, generations) {
+    uint64_t g0, l0, g, l;
+    cr_assert_eq(store_user_generation(st, "@alice:localhost", &g0, &l0), 0);
+    cr_expect_eq(store_user_generation(st, "@nobody:localhost", &g, &l), -1);
+    cr_assert_eq(store_device_create(st, "@alice:localhost", "DEV1", NULL), 0);
+    store_user_generation(st, "@alice:localhost", &g, &l);
+    cr_expect(g > g0 && l > l0);
+    cr_expect_eq(store_device_get(st, "@alice:localhost", "DEV1")->changed, g);
+    g0 = g, l0 = l;
+    store_device_seen(st, "@alice:localhost", "DEV1", "127.0.0.1", 1234);
+    store_user_generation(st, "@alice:localhost", &g, &l);
+    cr_expect(g > g0 && l == l0);
+    g0 = g;
+    /* Seen again at the same time from the same address; a token: no change. */
+    store_device_seen(st, "@alice:localhost", "DEV1", "127.0.0.1", 1234);
+    cr_assert_not_null(store_token_issue(st, "@alice:localhost", "DEV1"));
+    store_user_generation(st, "@alice:localhost", &g, &l);
+    cr_expect_eq(g, g0);
+    cr_assert_eq(store_device_set_name(st, "@alice:localhost", "DEV1", "phone"), 0);
+    store_user_generation(st, "@alice:localhost", &g, &l);
+    cr_expect(g > g0 && l == l0);
+    cr_expect_eq(store_device_get(st, "@alice:localhost", "DEV1")->changed, g);
+    g0 = g;
+    cr_assert_eq(store_device_delete(st, "@alice:localhost", "DEV1"), 0);
+    store_user_generation(st, "@alice:localhost", &g, &l);
+    cr_expect(g > g0 && l > l0);
+    /* The slot is the user's. */
+    cr_expect_not_null(store_user_slot(st, "@alice:localhost"));
+    cr_expect_null(store_user_slot(st, "@nobody:localhost"));
+}
+
+static void join_changed(const struct store_device *dev, void *arg) {
+    strcat(arg, dev->device_id);
+    strcat(arg, " ");
+}
+
+/* The devices changed since a generation, the most recently changed first;
+ * a deleted device is gone from that order too. */
+Test(store, foreach_changed) {
+    uint64_t g, l;
+    char buf[128] = "";
+    cr_assert_eq(store_device_create(st, "@alice:localhost", "A", NULL), 0);
+    cr_assert_eq(store_device_create(st, "@alice:localhost", "B", NULL), 0);
+    cr_assert_eq(store_device_create(st, "@alice:localhost", "C", NULL), 0);
+    store_user_generation(st, "@alice:localhost", &g, &l);
+    cr_expect_eq(
+        store_device_foreach_changed(st, "@alice:localhost", g, join_changed, buf), 0);
+    store_device_seen(st, "@alice:localhost", "A", "::1", 5);
+    store_device_set_name(st, "@alice:localhost", "C", "c");
+    store_device_seen(st, "@alice:localhost", "A", "::1", 6);
+    cr_expect_eq(
+        store_device_foreach_changed(st, "@alice:localhost", g, join_changed, buf), 2);
+    cr_expect_str_eq(buf, "A C ");
+    buf[0] = '\0';
+    cr_expect_eq(
+        store_device_foreach_changed(st, "@alice:localhost", 0, join_changed, buf), 3);
+    cr_expect_str_eq(buf, "A C B ");
+    cr_assert_eq(store_device_delete(st, "@alice:localhost", "A"), 0);
+    buf[0] = '\0';
+    store_device_foreach_changed(st, "@alice:localhost", 0, join_changed, buf);
+    cr_expect_str_eq(buf, "C B ");
+    cr_expect_eq(
+        store_device_foreach_changed(st, "@nobody:localhost", 0, join_changed, buf), 0);
+}
