@@ -42,26 +42,42 @@ struct tracked {
                            not delete: there, but none of this check's */
 };
 
-static struct tracked *tracked;
-static size_t n_tracked;
-static unsigned unique_counter;
-/* --user accounts: the next one a test takes. */
-static size_t next_preconfigured;
-/* Set while mx_test_fini cleans up: a rate limit then ends nothing. */
-static bool in_cleanup;
-
-/* Locks held on pooled and --user accounts (see lock_account and
- * pool_lock), released by fini. */
-#define MAX_ACCOUNT_LOCKS 16
-static int account_locks[MAX_ACCOUNT_LOCKS];
-static size_t n_account_locks;
-
 /* The run's pool of test users (see "the pool" below): how many accounts of
- * each kind, and the highest slot of each kind this test holds (-1: none). */
+ * each kind. */
 enum pool_kind { POOL_PASSWORD, POOL_AS };
 static const char *const pool_names[] = {"user", "as"};
 static const size_t pool_slots[] = {MX_POOL_USERS, MX_POOL_AS_USERS};
-static long pool_top[] = {-1, -1};
+
+#define MAX_ACCOUNT_LOCKS 16
+#define SESSION_NAME "device-conformance"
+#define MAX_HANDED 8
+
+/* A session this check may hand on (see "sessions handed from check to
+ * check"; malloc'd strings, freed by fini). */
+struct handed {
+    char *key; /* "pool-user-<slot>" or "user-<index>" */
+    char *user_id;
+    char *device_id;
+    char *token;
+};
+
+/* What provisioning holds for the running check: empty when a check starts,
+ * emptied again by mx_test_fini (check_state_clear). */
+static struct {
+    struct tracked *tracked; /* what the check created, for clean-up */
+    size_t n_tracked;
+    size_t next_preconfigured; /* --user accounts: the next one the check takes */
+    bool in_cleanup;           /* fini cleans up: a rate limit then ends nothing */
+    /* Locks held on pooled and --user accounts (see lock_account and
+     * pool_lock), released by fini. */
+    int account_locks[MAX_ACCOUNT_LOCKS];
+    size_t n_account_locks;
+    long pool_top[2]; /* the highest slot of each pool_kind held (-1: none) */
+    struct handed handed[MAX_HANDED];
+    size_t n_handed;
+} check = {.pool_top = {-1, -1}};
+/* Unique names within this process (its pid is part of them too). */
+static unsigned unique_counter;
 
 /* Sessions handed from check to check (see that section below). */
 static void sessions_set_aside(void);
@@ -70,14 +86,15 @@ static void sessions_hand_on(void);
 /* ---- small helpers ---- */
 
 static struct tracked *track_user(const char *user_id, const char *password, bool as) {
-    for (size_t i = 0; i < n_tracked; i++)
-        if (strcmp(tracked[i].user_id, user_id) == 0)
-            return &tracked[i];
-    struct tracked *grown = realloc(tracked, (n_tracked + 1) * sizeof(*tracked));
+    for (size_t i = 0; i < check.n_tracked; i++)
+        if (strcmp(check.tracked[i].user_id, user_id) == 0)
+            return &check.tracked[i];
+    struct tracked *grown =
+        realloc(check.tracked, (check.n_tracked + 1) * sizeof(*check.tracked));
     if (!grown)
         return NULL;
-    tracked = grown;
-    struct tracked *t = &tracked[n_tracked++];
+    check.tracked = grown;
+    struct tracked *t = &check.tracked[check.n_tracked++];
     t->user_id = strdup(user_id);
     t->password = password ? strdup(password) : NULL;
     t->appservice = as;
@@ -288,6 +305,23 @@ static long cleanup_delete(const char *token, const char *user_id, const char *p
     return r->status;
 }
 
+/* Frees what the check held and releases its accounts: only now, with the
+ * check's devices gone, may another check use them. */
+static void check_state_clear(void) {
+    for (size_t i = 0; i < check.n_tracked; i++) {
+        free(check.tracked[i].user_id);
+        free(check.tracked[i].password);
+        json_decref(check.tracked[i].devices);
+        json_decref(check.tracked[i].tokens);
+        json_decref(check.tracked[i].background);
+    }
+    free(check.tracked);
+    for (size_t i = 0; i < check.n_account_locks; i++)
+        close(check.account_locks[i]);
+    memset(&check, 0, sizeof(check));
+    check.pool_top[POOL_PASSWORD] = check.pool_top[POOL_AS] = -1;
+}
+
 void mx_test_fini(void) {
     const struct mx_env *env = mx_env();
 
@@ -295,10 +329,10 @@ void mx_test_fini(void) {
     mx_client_set_recording(false);
     /* First, what the server shows against what the check did to it. */
     mx_model_check();
-    in_cleanup = true;
+    check.in_cleanup = true;
     sessions_set_aside();
-    for (size_t i = 0; i < n_tracked; i++) {
-        struct tracked *t = &tracked[i];
+    for (size_t i = 0; i < check.n_tracked; i++) {
+        struct tracked *t = &check.tracked[i];
         if (json_array_size(t->devices) == 0)
             continue;
         if (t->appservice) {
@@ -333,23 +367,7 @@ void mx_test_fini(void) {
         }
     }
     sessions_hand_on();
-    for (size_t i = 0; i < n_tracked; i++) {
-        free(tracked[i].user_id);
-        free(tracked[i].password);
-        json_decref(tracked[i].devices);
-        json_decref(tracked[i].tokens);
-        json_decref(tracked[i].background);
-    }
-    free(tracked);
-    tracked = NULL;
-    n_tracked = 0;
-    /* Only now, with the test's devices gone, may another test use them. */
-    for (size_t i = 0; i < n_account_locks; i++)
-        close(account_locks[i]);
-    n_account_locks = 0;
-    next_preconfigured = 0;
-    pool_top[POOL_PASSWORD] = pool_top[POOL_AS] = -1;
-    in_cleanup = false;
+    check_state_clear();
     mx_record_cost();
     mx_arena_free();
     mx_client_set_recording(true);
@@ -545,8 +563,8 @@ static int open_lock(const char *name, const char *what) {
  * !block and another test holds it. */
 static bool hold_lock(int fd, bool block, const char *what) {
     int rc;
-    cr_assert(n_account_locks < MAX_ACCOUNT_LOCKS, "%stoo many accounts in one test",
-              mx_current_id());
+    cr_assert(check.n_account_locks < MAX_ACCOUNT_LOCKS,
+              "%stoo many accounts in one test", mx_current_id());
     do {
         rc = flock(fd, LOCK_EX | (block ? 0 : LOCK_NB));
     } while (rc < 0 && errno == EINTR);
@@ -557,7 +575,7 @@ static bool hold_lock(int fd, bool block, const char *what) {
             return false;
         cr_assert_fail("%scannot lock %s: %s", mx_current_id(), what, strerror(err));
     }
-    account_locks[n_account_locks++] = fd;
+    check.account_locks[check.n_account_locks++] = fd;
     return true;
 }
 
@@ -592,19 +610,6 @@ static void lock_account(size_t index, const char *user_id) {
  * <report_dir>/.tests/session-<key>.json (mode 0600); mx_session_end_run
  * logs the last ones out. */
 
-#define SESSION_NAME "device-conformance"
-#define MAX_HANDED 8
-
-/* The sessions this check may hand on (malloc'd strings, freed by fini). */
-struct handed {
-    char *key; /* "pool-user-<slot>" or "user-<index>" */
-    char *user_id;
-    char *device_id;
-    char *token;
-};
-static struct handed handed[MAX_HANDED];
-static size_t n_handed;
-
 static const char *run_secret(void);
 
 /* Only under the runner, which clears the folder the sessions wait in. */
@@ -638,10 +643,10 @@ static void session_logout(const char *token) {
 
 /* u (logged in under SESSION_NAME) may go to the next check that locks key. */
 static void session_offer(const char *key, const struct mx_user *u) {
-    if (!handing_sessions() || n_handed >= MAX_HANDED || !u->device_id ||
+    if (!handing_sessions() || check.n_handed >= MAX_HANDED || !u->device_id ||
         !u->access_token)
         return;
-    struct handed *h = &handed[n_handed++];
+    struct handed *h = &check.handed[check.n_handed++];
     h->key = strdup(key);
     h->user_id = strdup(u->user_id);
     h->device_id = strdup(u->device_id);
@@ -703,12 +708,12 @@ static void remove_string(json_t *a, const char *s) {
 
 /* Fini, before clean-up: the offered sessions are not the check's to log out. */
 static void sessions_set_aside(void) {
-    for (size_t i = 0; i < n_handed; i++) {
-        struct tracked *t = track_user(handed[i].user_id, NULL, false);
+    for (size_t i = 0; i < check.n_handed; i++) {
+        struct tracked *t = track_user(check.handed[i].user_id, NULL, false);
         if (!t)
             continue;
-        remove_string(t->devices, handed[i].device_id);
-        remove_string(t->tokens, handed[i].token);
+        remove_string(t->devices, check.handed[i].device_id);
+        remove_string(t->tokens, check.handed[i].token);
     }
 }
 
@@ -737,8 +742,8 @@ out:
 /* Fini, after clean-up: each offered session that the model and the server
  * both show intact waits for the next check; the others are logged out. */
 static void sessions_hand_on(void) {
-    for (size_t i = 0; i < n_handed; i++) {
-        struct handed *h = &handed[i];
+    for (size_t i = 0; i < check.n_handed; i++) {
+        struct handed *h = &check.handed[i];
         bool kept =
             mx_model_session_intact(h->user_id, h->device_id, h->token, SESSION_NAME) &&
             session_alive(h->user_id, h->device_id, h->token) && session_save(h);
@@ -749,7 +754,7 @@ static void sessions_hand_on(void) {
         free(h->device_id);
         free(h->token);
     }
-    n_handed = 0;
+    check.n_handed = 0;
 }
 
 int mx_session_end_run(const char *report_dir) {
@@ -858,23 +863,23 @@ static const struct mx_user *fresh_user(size_t accounts_held) {
 static const struct mx_user *preconfigured_user(void) {
     const char *users = mx_env()->users;
     size_t total = preconfigured_entry(users, 0, NULL);
-    if (next_preconfigured >= total)
-        return fresh_user(next_preconfigured);
+    if (check.next_preconfigured >= total)
+        return fresh_user(check.next_preconfigured);
     char *entry = NULL;
-    preconfigured_entry(users, next_preconfigured, &entry);
+    preconfigured_entry(users, check.next_preconfigured, &entry);
     entry = mx_arena_keep(entry);
     char *eq = entry ? strchr(entry, '=') : NULL;
     cr_assert(eq != NULL, "%s--user entry %zu is not @localpart:server=PASSWORD",
-              mx_current_id(), next_preconfigured + 1);
+              mx_current_id(), check.next_preconfigured + 1);
     *eq = '\0';
-    lock_account(next_preconfigured, entry);
-    next_preconfigured++;
+    lock_account(check.next_preconfigured, entry);
+    check.next_preconfigured++;
     struct mx_user *account = user_alloc();
     account->user_id = entry;
     account->localpart = localpart_of(entry);
     account->password = eq + 1;
     mx_redact_secret(account->password);
-    const char *key = mx_arena_printf("user-%zu", next_preconfigured - 1);
+    const char *key = mx_arena_printf("user-%zu", check.next_preconfigured - 1);
     const struct mx_user *u = session_take(key, account);
     if (!u) {
         u = mx_login(account, NULL, SESSION_NAME);
@@ -919,16 +924,16 @@ static bool pool_enabled(void) {
 static long pool_lock(enum pool_kind kind) {
     char name[64];
     char what[64];
-    size_t from = (size_t)(pool_top[kind] + 1);
+    size_t from = (size_t)(check.pool_top[kind] + 1);
     /* Password accounts come before application-service users in the lock
      * order: a check holding one of the latter never waits for the former. */
-    bool may_wait = kind == POOL_AS || pool_top[POOL_AS] < 0;
+    bool may_wait = kind == POOL_AS || check.pool_top[POOL_AS] < 0;
 
     snprintf(what, sizeof(what), "pooled account (%s)", pool_names[kind]);
     for (size_t i = from; i < pool_slots[kind]; i++) {
         snprintf(name, sizeof(name), "pool-%s-%zu.lock", pool_names[kind], i);
         if (hold_lock(open_lock(name, what), false, what)) {
-            pool_top[kind] = (long)i;
+            check.pool_top[kind] = (long)i;
             return (long)i;
         }
     }
@@ -936,7 +941,7 @@ static long pool_lock(enum pool_kind kind) {
         return -1;
     snprintf(name, sizeof(name), "pool-%s-%zu.lock", pool_names[kind], from);
     hold_lock(open_lock(name, what), true, what);
-    pool_top[kind] = (long)from;
+    check.pool_top[kind] = (long)from;
     check_run_goes_on("while this check waited for a pooled account");
     return (long)from;
 }
@@ -1149,7 +1154,7 @@ void mx_rate_limit_stop(const char *method, const char *path, const struct mx_re
         retry_after ? retry_after : "absent", why, MX_RUN_REGISTRATIONS, MX_RUN_LOGINS,
         MX_RUN_FAILED_PASSWORDS, MX_RATE_LIMIT_MAX_WAIT_MS / 1000);
     mx_record_abort_run(2, reason ? reason : "the server's rate limit stopped the run");
-    if (in_cleanup)
+    if (check.in_cleanup)
         return;
     not_run(mx_arena_printf("not run: %s", reason ? reason : "rate limited"));
 }
@@ -1482,18 +1487,18 @@ const struct mx_variants *mx_request_variants(const char *method, const char *pa
 }
 
 int mx_made_device(const struct mx_user *u, const char *device_id) {
-    for (size_t i = 0; i < n_tracked; i++) {
+    for (size_t i = 0; i < check.n_tracked; i++) {
         size_t j;
         json_t *d;
-        if (strcmp(tracked[i].user_id, u->user_id) != 0)
+        if (strcmp(check.tracked[i].user_id, u->user_id) != 0)
             continue;
-        if (tracked[i].preexisting)
+        if (check.tracked[i].preexisting)
             return -1;
-        json_array_foreach(tracked[i].background, j, d) {
+        json_array_foreach(check.tracked[i].background, j, d) {
             if (strcmp(json_string_value(d), device_id) == 0)
                 return -1;
         }
-        json_array_foreach(tracked[i].devices, j, d) {
+        json_array_foreach(check.tracked[i].devices, j, d) {
             if (strcmp(json_string_value(d), device_id) == 0)
                 return 1;
         }
