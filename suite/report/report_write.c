@@ -335,37 +335,26 @@ static void put_md_baseline_item(FILE *f, const char *kind, const json_t *c) {
 }
 
 static void put_html_baseline_item(FILE *f, const char *kind, const json_t *c) {
-    fprintf(f, "<li>%s: <code>", kind);
-    mx_put_xml(f, str(c, "id"));
-    fputs("</code> <code>", f);
-    mx_put_xml(f, str(c, "test"));
-    fputs("</code> ", f);
-    mx_put_xml(f, str(c, "verdict"));
-    if (*str(c, "was")) {
-        fputs(" (was ", f);
-        mx_put_xml(f, str(c, "was"));
-        fputs(")", f);
-    }
+    mx_putf(f, mx_put_xml, "<li>%s: <code>%s</code> <code>%s</code> %s", kind,
+            str(c, "id"), str(c, "test"), str(c, "verdict"));
+    if (*str(c, "was"))
+        mx_putf(f, mx_put_xml, " (was %s)", str(c, "was"));
     fputs("</li>\n", f);
 }
 
 static void put_junit_run_properties(FILE *f, const json_t *results) {
     char *phrase = mx_verdict_phrase(results, false);
 
-    fputs("      <property name=\"verdict\" value=\"", f);
-    mx_put_xml(f, phrase ? phrase : str(results, "verdict"));
-    fputs("\"/>\n", f);
+    mx_putf(f, mx_put_xml, "      <property name=\"verdict\" value=\"%s\"/>\n",
+            phrase ? phrase : str(results, "verdict"));
     free(phrase);
-    if (*str(results, "reason")) {
-        fputs("      <property name=\"reason\" value=\"", f);
-        mx_put_xml(f, str(results, "reason"));
-        fputs("\"/>\n", f);
-    }
-    if (tls_off(results)) {
-        fputs("      <property name=\"tls_verification\" value=\"off: ", f);
-        mx_put_xml(f, tls_note);
-        fputs("\"/>\n", f);
-    }
+    if (*str(results, "reason"))
+        mx_putf(f, mx_put_xml, "      <property name=\"reason\" value=\"%s\"/>\n",
+                str(results, "reason"));
+    if (tls_off(results))
+        mx_putf(f, mx_put_xml,
+                "      <property name=\"tls_verification\" value=\"off: %s\"/>\n",
+                tls_note);
     if (json_is_object(json_object_get(results, "baseline"))) {
         fputs("      <property name=\"baseline\" value=\"", f);
         put_baseline_sentence(f, results, mx_put_xml);
@@ -378,22 +367,18 @@ static void put_junit_run_properties(FILE *f, const json_t *results) {
 static void put_junit_run_error(FILE *f, const json_t *results) {
     char *phrase = mx_verdict_phrase(results, true);
 
-    fputs("  <testsuite name=\"run\" tests=\"1\" failures=\"0\" errors=\"1\" "
-          "skipped=\"0\" time=\"0\" timestamp=\"",
-          f);
-    mx_put_xml(f, str(results, "started"));
-    fputs("\">\n    <properties>\n      <property name=\"target\" value=\"", f);
-    mx_put_xml(f, str(results, "target"));
-    fputs("\"/>\n", f);
+    mx_putf(f, mx_put_xml,
+            "  <testsuite name=\"run\" tests=\"1\" failures=\"0\" errors=\"1\" "
+            "skipped=\"0\" time=\"0\" timestamp=\"%s\">\n    <properties>\n"
+            "      <property name=\"target\" value=\"%s\"/>\n",
+            str(results, "started"), str(results, "target"));
     put_junit_run_properties(f, results);
     fputs("    </properties>\n    <testcase classname=\"run\" name=\"verdict\" "
           "time=\"0\">\n      <error message=\"",
           f);
-    mx_put_xml(f, phrase ? phrase : "");
-    if (*str(results, "reason")) {
-        fputs(": ", f);
-        mx_put_xml(f, str(results, "reason"));
-    }
+    mx_put_xml(f, phrase);
+    if (*str(results, "reason"))
+        mx_putf(f, mx_put_xml, ": %s", str(results, "reason"));
     fprintf(f, "\" type=\"%s\">the run gave no verdict on the server (exit %lld)",
             strcmp(str(results, "verdict"), "not judged") == 0 ? "not judged"
                                                                : str(results, "verdict"),
@@ -441,19 +426,18 @@ int mx_report_write_junit(const json_t *results, FILE *f) {
                        v == MX_VERDICT_BLOCKED || v == MX_VERDICT_NOT_RUN;
             time += num(check, "duration_ms") / 1000.0;
         }
-        fputs("  <testsuite name=\"", f);
-        mx_put_xml(f, group);
-        fprintf(f,
-                "\" tests=\"%zu\" failures=\"%zu\" errors=\"0\" skipped=\"%zu\" "
-                "time=\"%.3f\" timestamp=\"",
-                tests, failures, skipped, time);
-        mx_put_xml(f, str(results, "started"));
-        fputs("\">\n    <properties>\n      <property name=\"target\" value=\"", f);
-        mx_put_xml(f, str(results, "target"));
-        fputs("\"/>\n      <property name=\"spec_version\" value=\"", f);
-        mx_put_xml(f, str(results, "spec_version"));
-        fprintf(f, "\"/>\n      <property name=\"strict\" value=\"%s\"/>\n",
-                strict ? "true" : "false");
+        mx_putf(f, mx_put_xml,
+                "  <testsuite name=\"%s\" tests=\"%zu\" failures=\"%zu\" errors=\"0\" "
+                "skipped=\"%zu\" ",
+                group, tests, failures, skipped);
+        fprintf(f, "time=\"%.3f\" ", time);
+        mx_putf(f, mx_put_xml,
+                "timestamp=\"%s\">\n    <properties>\n"
+                "      <property name=\"target\" value=\"%s\"/>\n"
+                "      <property name=\"spec_version\" value=\"%s\"/>\n"
+                "      <property name=\"strict\" value=\"%s\"/>\n",
+                str(results, "started"), str(results, "target"),
+                str(results, "spec_version"), strict ? "true" : "false");
         put_junit_run_properties(f, results);
         fputs("    </properties>\n", f);
         json_array_foreach(checks, i, check) {
@@ -463,22 +447,18 @@ int mx_report_write_junit(const json_t *results, FILE *f) {
             if (strcmp(str(check, "group"), group) != 0)
                 continue;
             v = verdict_of(check);
-            fputs("    <testcase classname=\"", f);
-            mx_put_xml(f, group);
-            fputs("\" name=\"", f);
-            mx_put_xml(f, test_name(check));
-            fprintf(f, "\" time=\"%.3f\">\n", num(check, "duration_ms") / 1000.0);
+            mx_putf(f, mx_put_xml, "    <testcase classname=\"%s\" name=\"%s\"", group,
+                    test_name(check));
+            fprintf(f, " time=\"%.3f\">\n", num(check, "duration_ms") / 1000.0);
             if (mx_verdict_is_failure(v, strict)) {
                 char *text = failure_text(check);
                 fputs("      <failure message=\"", f);
                 if (strcmp(str(check, "baseline"), "known") == 0)
                     fputs("known (baseline): ", f);
-                mx_put_xml(f, str(check, "id"));
-                fputs(": ", f);
+                mx_putf(f, mx_put_xml, "%s: ", str(check, "id"));
                 put_first_line(f, check, mx_put_xml);
                 fprintf(f, "\" type=\"%s %s\">", str(check, "level"), mx_verdict_name(v));
-                mx_put_xml(f, text ? text : "");
-                fputs("</failure>\n", f);
+                mx_putf(f, mx_put_xml, "%s</failure>\n", text);
                 free(text);
             } else if (v == MX_VERDICT_SKIP || v == MX_VERDICT_XFAIL ||
                        v == MX_VERDICT_BLOCKED || v == MX_VERDICT_NOT_RUN) {
@@ -494,20 +474,12 @@ int mx_report_write_junit(const json_t *results, FILE *f) {
                 v == MX_VERDICT_XFAIL) {
                 fprintf(f, "      <system-out>verdict: %s (%s)\n", mx_verdict_name(v),
                         str(check, "id"));
-                if (*str(check, "link")) {
-                    fputs("spec: ", f);
-                    mx_put_xml(f, str(check, "link"));
-                    fputc('\n', f);
-                }
-                json_array_foreach(json_object_get(check, "messages"), j, o) {
-                    mx_put_xml(f, json_string_value(o));
-                    fputc('\n', f);
-                }
-                json_array_foreach(json_object_get(check, "observations"), j, o) {
-                    fputs("observed: ", f);
-                    mx_put_xml(f, json_string_value(o));
-                    fputc('\n', f);
-                }
+                if (*str(check, "link"))
+                    mx_putf(f, mx_put_xml, "spec: %s\n", str(check, "link"));
+                json_array_foreach(json_object_get(check, "messages"), j, o)
+                    mx_putf(f, mx_put_xml, "%s\n", json_string_value(o));
+                json_array_foreach(json_object_get(check, "observations"), j, o)
+                    mx_putf(f, mx_put_xml, "observed: %s\n", json_string_value(o));
                 fputs("</system-out>\n", f);
             }
             fputs("    </testcase>\n", f);
@@ -542,11 +514,23 @@ static void put_tap_plain(FILE *f, const char *text) {
     fwrite(text, 1, strcspn(text, "\n"), f);
 }
 
+/* The check's array member key as a YAML list of strings; nothing when it
+ * is empty. */
+static void put_yaml_list(FILE *f, const json_t *check, const char *key) {
+    size_t i;
+    json_t *o;
+
+    if (json_array_size(json_object_get(check, key)) > 0)
+        fprintf(f, "  %s:\n", key);
+    json_array_foreach(json_object_get(check, key), i, o)
+        mx_putf(f, put_yaml_string, "    - %s\n", json_string_value(o));
+}
+
 int mx_report_write_tap(const json_t *results, FILE *f) {
     const json_t *checks = json_object_get(results, "checks");
     bool strict = is_strict(results);
-    size_t i, j;
-    json_t *check, *o;
+    size_t i;
+    json_t *check;
 
     if (strcmp(str(results, "verdict"), "not judged") == 0) {
         fputs("TAP version 13\nBail out! ", f);
@@ -591,27 +575,10 @@ int mx_report_write_tap(const json_t *results, FILE *f) {
             continue;
         fprintf(f, "  ---\n  verdict: %s\n  level: %s\n  duration_ms: %lld\n",
                 mx_verdict_name(v), str(check, "level"), num(check, "duration_ms"));
-        if (*str(check, "link")) {
-            fputs("  link: ", f);
-            put_yaml_string(f, str(check, "link"));
-            fputc('\n', f);
-        }
-        if (json_array_size(json_object_get(check, "messages")) > 0) {
-            fputs("  messages:\n", f);
-            json_array_foreach(json_object_get(check, "messages"), j, o) {
-                fputs("    - ", f);
-                put_yaml_string(f, json_string_value(o));
-                fputc('\n', f);
-            }
-        }
-        if (json_array_size(json_object_get(check, "observations")) > 0) {
-            fputs("  observations:\n", f);
-            json_array_foreach(json_object_get(check, "observations"), j, o) {
-                fputs("    - ", f);
-                put_yaml_string(f, json_string_value(o));
-                fputc('\n', f);
-            }
-        }
+        if (*str(check, "link"))
+            mx_putf(f, put_yaml_string, "  link: %s\n", str(check, "link"));
+        put_yaml_list(f, check, "messages");
+        put_yaml_list(f, check, "observations");
         fputs("  ...\n", f);
     }
     {
@@ -630,6 +597,79 @@ int mx_report_write_tap(const json_t *results, FILE *f) {
         fputc('\n', f);
     }
     return ferror(f) ? -1 : 0;
+}
+
+/* The paragraphs under a report's verdict line, in the same order in
+ * summary.md and report.html; each text's %s are escaped with put. */
+struct run_notes {
+    void (*put)(FILE *, const char *);
+    const char *not_judged;  /* the reason of a run that judged nothing */
+    const char *reason;      /* verdict, reason */
+    const char *no_verdict;  /* no check judged */
+    const char *partial;     /* judged, applicable, spec version */
+    const char *blocked[2];  /* around put_blocked() */
+    const char *tls;         /* the note */
+    const char *baseline[3]; /* before and after the sentence, after the items */
+    void (*baseline_item)(FILE *, const char *, const json_t *);
+};
+
+static const struct run_notes md_notes = {
+    mx_put_md,
+    NULL, /* summary.md says it in its first line and stops */
+    "\n%s: %s\n",
+    "\nNo check judged the server (every check skipped or not run, or the selection "
+    "matched nothing): this run gives no verdict.\n",
+    "\nPartial verdict: %lld of the %lld requirements that apply at spec %s were "
+    "judged (a selection, or skipped checks).\n",
+    {"\n**Blocked:** ", ": each could not reach its own question because that "
+                        "requirement broke (it is charged there).\n"},
+    "\n**Note:** %s.\n",
+    {"\n## Baseline\n\nCompared ", ".\n\n", ""},
+    put_md_baseline_item,
+};
+
+static const struct run_notes html_notes = {
+    mx_put_xml,
+    "<p id=\"reason\">The run could not judge the server: %s</p>\n",
+    "<p id=\"reason\">%s: %s</p>\n",
+    "<p id=\"reason\">No check judged the server (every check skipped or not run, or "
+    "the selection matched nothing): this run gives no verdict.</p>\n",
+    "<p id=\"partial\">Partial verdict: %lld of the %lld requirements that apply at "
+    "spec %s were judged.</p>\n",
+    {"<p id=\"blocked\"><b>Blocked:</b> ", ".</p>\n"},
+    "<p id=\"tls\"><b>Note:</b> %s.</p>\n",
+    {"<section id=\"baseline\"><h2>Baseline</h2>\n<p>Compared ", ".</p>\n<ul>\n",
+     "</ul></section>\n"},
+    put_html_baseline_item,
+};
+
+static void put_run_notes(FILE *f, const json_t *results, const struct run_notes *n) {
+    const json_t *reqs = json_object_get(results, "requirements");
+
+    if (strcmp(str(results, "verdict"), "not judged") == 0 && n->not_judged)
+        mx_putf(f, n->put, n->not_judged, str(results, "reason"));
+    else if (*str(results, "reason"))
+        mx_putf(f, n->put, n->reason, str(results, "verdict"), str(results, "reason"));
+    if (num(results, "exit_status") == MX_EXIT_NO_CHECK_JUDGED &&
+        strcmp(str(results, "verdict"), "no check judged") == 0)
+        fputs(n->no_verdict, f);
+    if (json_is_true(json_object_get(results, "partial")))
+        mx_putf(f, n->put, n->partial, num(reqs, "judged"), num(reqs, "applicable"),
+                str(results, "spec_version"));
+    if (json_object_size(json_object_get(results, "blocked")) > 0) {
+        fputs(n->blocked[0], f);
+        put_blocked(f, results, n->put);
+        fputs(n->blocked[1], f);
+    }
+    if (tls_off(results))
+        mx_putf(f, n->put, n->tls, tls_note);
+    if (json_is_object(json_object_get(results, "baseline"))) {
+        fputs(n->baseline[0], f);
+        put_baseline_sentence(f, results, n->put);
+        fputs(n->baseline[1], f);
+        put_baseline_items(f, results, n->baseline_item);
+        fputs(n->baseline[2], f);
+    }
 }
 
 static const char *const totals_order[] = {"pass",  "fail",  "warn",    "skip",    "info",
@@ -780,40 +820,7 @@ int mx_report_write_summary(const json_t *results, FILE *f) {
     fprintf(f, ". Spec %s, strict %s, started %s, %.1f s.\n",
             str(results, "spec_version"), is_strict(results) ? "on" : "off",
             str(results, "started"), num(results, "duration_ms") / 1000.0);
-    if (*str(results, "reason")) {
-        fputs("\n", f);
-        mx_put_md(f, str(results, "verdict"));
-        fputs(": ", f);
-        mx_put_md(f, str(results, "reason"));
-        fputs("\n", f);
-    }
-    if (num(results, "exit_status") == MX_EXIT_NO_CHECK_JUDGED &&
-        strcmp(str(results, "verdict"), "no check judged") == 0)
-        fputs("\nNo check judged the server (every check skipped or not run, or the "
-              "selection matched nothing): this run gives no verdict.\n",
-              f);
-    if (json_is_true(json_object_get(results, "partial")))
-        fprintf(f,
-                "\nPartial verdict: %lld of the %lld requirements that apply at spec %s "
-                "were judged (a selection, or skipped checks).\n",
-                num(json_object_get(results, "requirements"), "judged"),
-                num(json_object_get(results, "requirements"), "applicable"),
-                str(results, "spec_version"));
-    if (json_object_size(json_object_get(results, "blocked")) > 0) {
-        fputs("\n**Blocked:** ", f);
-        put_blocked(f, results, mx_put_md);
-        fputs(": each could not reach its own question because that requirement broke "
-              "(it is charged there).\n",
-              f);
-    }
-    if (tls_off(results))
-        fprintf(f, "\n**Note:** %s.\n", tls_note);
-    if (json_is_object(json_object_get(results, "baseline"))) {
-        fputs("\n## Baseline\n\nCompared ", f);
-        put_baseline_sentence(f, results, mx_put_md);
-        fputs(".\n\n", f);
-        put_baseline_items(f, results, put_md_baseline_item);
-    }
+    put_run_notes(f, results, &md_notes);
 
     put_md_exploration(f, json_object_get(results, "exploration"));
     put_md_list(f, checks, MX_VERDICT_FAIL, "Failures");
@@ -1190,46 +1197,7 @@ int mx_report_write_html(const json_t *results, FILE *f) {
         fprintf(f, " (exit %lld)</p>\n", num(results, "exit_status"));
         free(phrase);
     }
-    if (strcmp(str(results, "verdict"), "not judged") == 0) {
-        fputs("<p id=\"reason\">The run could not judge the server: ", f);
-        mx_put_xml(f, str(results, "reason"));
-        fputs("</p>\n", f);
-    } else if (*str(results, "reason")) {
-        fputs("<p id=\"reason\">", f);
-        mx_put_xml(f, str(results, "verdict"));
-        fputs(": ", f);
-        mx_put_xml(f, str(results, "reason"));
-        fputs("</p>\n", f);
-    }
-    if (num(results, "exit_status") == MX_EXIT_NO_CHECK_JUDGED &&
-        strcmp(str(results, "verdict"), "no check judged") == 0)
-        fputs("<p id=\"reason\">No check judged the server (every check skipped or not "
-              "run, or the selection matched nothing): this run gives no verdict.</p>\n",
-              f);
-    if (json_is_true(json_object_get(results, "partial")))
-        fprintf(f,
-                "<p id=\"partial\">Partial verdict: %lld of the %lld requirements that "
-                "apply at spec %s were judged.</p>\n",
-                num(json_object_get(results, "requirements"), "judged"),
-                num(json_object_get(results, "requirements"), "applicable"),
-                str(results, "spec_version"));
-    if (json_object_size(json_object_get(results, "blocked")) > 0) {
-        fputs("<p id=\"blocked\"><b>Blocked:</b> ", f);
-        put_blocked(f, results, mx_put_xml);
-        fputs(".</p>\n", f);
-    }
-    if (tls_off(results)) {
-        fputs("<p id=\"tls\"><b>Note:</b> ", f);
-        mx_put_xml(f, tls_note);
-        fputs(".</p>\n", f);
-    }
-    if (json_is_object(json_object_get(results, "baseline"))) {
-        fputs("<section id=\"baseline\"><h2>Baseline</h2>\n<p>Compared ", f);
-        put_baseline_sentence(f, results, mx_put_xml);
-        fputs(".</p>\n<ul>\n", f);
-        put_baseline_items(f, results, put_html_baseline_item);
-        fputs("</ul></section>\n", f);
-    }
+    put_run_notes(f, results, &html_notes);
     fputs("<ul id=\"totals\">", f);
     for (i = 0; totals_order[i]; i++)
         fprintf(f,
