@@ -711,28 +711,25 @@ static void put_md_spec_notes(FILE *f, const json_t *results) {
     index = notes_index(checks);
     fputs("\n## Spec version notes\n\n", f);
     if (json_array_size(index) == 0) {
-        fputs("The spec in `", f);
-        mx_put_md(f, str(results, "spec_dir"));
-        fputs("` has no `x-addedInMatrixVersion` or `x-changedInMatrixVersion` note on "
-              "the operations these checks exercise.\n",
-              f);
+        mx_putf(f, mx_put_md,
+                "The spec in `%s` has no `x-addedInMatrixVersion` or "
+                "`x-changedInMatrixVersion` note on the operations these checks "
+                "exercise.\n",
+                str(results, "spec_dir"));
         json_decref(index);
         return;
     }
-    fputs("From the `x-addedInMatrixVersion` and `x-changedInMatrixVersion` entries of "
-          "the spec in `",
-          f);
-    mx_put_md(f, str(results, "spec_dir"));
-    fputs("`: each note lists the requirements whose checks exercise that operation "
-          "(with the verdict when it is not pass).\n\n",
-          f);
+    mx_putf(f, mx_put_md,
+            "From the `x-addedInMatrixVersion` and `x-changedInMatrixVersion` entries of "
+            "the spec in `%s`: each note lists the requirements whose checks exercise "
+            "that operation (with the verdict when it is not pass).\n\n",
+            str(results, "spec_dir"));
     json_array_foreach(index, i, entry) {
         const json_t *note = json_object_get(entry, "note");
         list = json_object_get(entry, "checks");
         fprintf(f, "- **%s** `%s` %s: ", str(note, "version"), str(note, "operation"),
                 str(note, "kind"));
-        mx_put_md(f, str(note, "text"));
-        fputs(" Requirements:", f);
+        mx_putf(f, mx_put_md, "%s Requirements:", str(note, "text"));
         for (j = 0; j < json_array_size(list); j++) {
             const char *id = str(json_array_get(list, j), "id");
             enum mx_verdict v;
@@ -763,21 +760,13 @@ static void put_md_exploration(FILE *f, const json_t *ex) {
         fputs("no divergence from the model of a correct server.\n", f);
         return;
     }
-    fputs("diverged from the model, charged to `", f);
-    mx_put_md(f, str(div, "requirement"));
-    fputs("`. Minimal sequence:\n\n", f);
-    json_array_foreach(json_object_get(div, "minimal"), i, step) {
-        fprintf(f, "%lld. `", num(step, "n"));
-        mx_put_md(f, str(step, "request"));
-        fputs("`: expected ", f);
-        mx_put_md(f, str(step, "expected"));
-        fputs(", observed ", f);
-        mx_put_md(f, str(step, "observed"));
-        fputs("\n", f);
-    }
-    fputs("\nReplay: `", f);
-    mx_put_md(f, str(div, "replay"));
-    fputs("`\n", f);
+    mx_putf(f, mx_put_md,
+            "diverged from the model, charged to `%s`. Minimal sequence:\n\n",
+            str(div, "requirement"));
+    json_array_foreach(json_object_get(div, "minimal"), i, step)
+        mx_putf(f, mx_put_md, "%lld. `%s`: expected %s, observed %s\n", num(step, "n"),
+                str(step, "request"), str(step, "expected"), str(step, "observed"));
+    mx_putf(f, mx_put_md, "\nReplay: `%s`\n", str(div, "replay"));
 }
 
 int mx_report_write_summary(const json_t *results, FILE *f) {
@@ -789,12 +778,11 @@ int mx_report_write_summary(const json_t *results, FILE *f) {
 
     char *phrase = mx_verdict_phrase(results, true);
 
-    fputs("# Device management conformance: ", f);
-    mx_put_md(f, str(results, "target"));
+    mx_putf(f, mx_put_md, "# Device management conformance: %s", str(results, "target"));
     if (strcmp(str(results, "verdict"), "not judged") == 0) {
-        fprintf(f, "\n\n**NOT JUDGED** (exit %lld): the run could not judge the server: ",
-                num(results, "exit_status"));
-        mx_put_md(f, str(results, "reason"));
+        mx_putf(f, mx_put_md,
+                "\n\n**NOT JUDGED** (exit %lld): the run could not judge the server: %s",
+                num(results, "exit_status"), str(results, "reason"));
         fprintf(f, ". Spec %s, started %s.\n", str(results, "spec_version"),
                 str(results, "started"));
         if (tls_off(results))
@@ -957,14 +945,14 @@ static const char html_script[] =
 
 /* One note as text: "updateDevice changed in 1.17: ...". */
 static void put_html_note(FILE *f, const json_t *note) {
-    fputs("<code>", f);
-    mx_put_xml(f, str(note, "operation"));
-    fputs("</code> ", f);
-    mx_put_xml(f, str(note, "kind"));
-    fputs(" in ", f);
-    mx_put_xml(f, str(note, "version"));
-    fputs(": ", f);
-    mx_put_xml(f, str(note, "text"));
+    mx_putf(f, mx_put_xml, "<code>%s</code> %s in %s: %s", str(note, "operation"),
+            str(note, "kind"), str(note, "version"), str(note, "text"));
+}
+
+/* Whether two notes have the same version and kind (one badge). */
+static bool same_badge(const json_t *a, const json_t *b) {
+    return strcmp(str(a, "version"), str(b, "version")) == 0 &&
+           strcmp(str(a, "kind"), str(b, "kind")) == 0;
 }
 
 /* The check's spec version notes as badges, one per version and kind: the
@@ -976,32 +964,20 @@ static void put_html_note_badges(FILE *f, const json_t *check) {
 
     json_array_foreach(notes, i, note) {
         bool seen = false;
-        for (j = 0; j < i && !seen; j++) {
-            other = json_array_get(notes, j);
-            seen = strcmp(str(note, "version"), str(other, "version")) == 0 &&
-                   strcmp(str(note, "kind"), str(other, "kind")) == 0;
-        }
+        for (j = 0; j < i && !seen; j++)
+            seen = same_badge(note, json_array_get(notes, j));
         if (seen)
             continue;
         fputs("<details class=\"sn\"><summary title=\"", f);
         json_array_foreach(notes, j, other) {
-            if (strcmp(str(note, "version"), str(other, "version")) != 0 ||
-                strcmp(str(note, "kind"), str(other, "kind")) != 0)
-                continue;
-            if (j > i)
-                fputs("&#10;", f);
-            mx_put_xml(f, str(other, "operation"));
-            fputs(": ", f);
-            mx_put_xml(f, str(other, "text"));
+            if (same_badge(note, other))
+                mx_putf(f, mx_put_xml, j > i ? "&#10;%s: %s" : "%s: %s",
+                        str(other, "operation"), str(other, "text"));
         }
-        fputs("\">", f);
-        mx_put_xml(f, str(note, "version"));
-        fputc(' ', f);
-        mx_put_xml(f, str(note, "kind"));
-        fputs("</summary>", f);
+        mx_putf(f, mx_put_xml, "\">%s %s</summary>", str(note, "version"),
+                str(note, "kind"));
         json_array_foreach(notes, j, other) {
-            if (strcmp(str(note, "version"), str(other, "version")) != 0 ||
-                strcmp(str(note, "kind"), str(other, "kind")) != 0)
+            if (!same_badge(note, other))
                 continue;
             fputs("<div>", f);
             put_html_note(f, other);
@@ -1044,11 +1020,8 @@ static void put_html_spec_notes(FILE *f, const json_t *results) {
             if (!first_with_id(list, j))
                 continue;
             v = worst_for_id(list, str(check, "id"));
-            fprintf(f, "<a class=\"cell v-%s\" href=\"#t-", mx_verdict_name(v));
-            mx_put_xml(f, str(check, "test"));
-            fputs("\">", f);
-            mx_put_xml(f, str(check, "id"));
-            fputs("</a> ", f);
+            mx_putf(f, mx_put_xml, "<a class=\"cell v-%s\" href=\"#t-%s\">%s</a> ",
+                    mx_verdict_name(v), str(check, "test"), str(check, "id"));
         }
         fputs("</li>\n", f);
     }
@@ -1063,36 +1036,33 @@ static void put_html_transcript(FILE *f, const json_t *check) {
     if (n == 0)
         return;
     text = transcript_text(check);
-    fprintf(f, "<details><summary>Transcript (%zu exchange%s)</summary><pre>", n,
-            n == 1 ? "" : "s");
-    mx_put_xml(f, text ? text : "");
+    mx_putf(f, mx_put_xml,
+            "<details><summary>Transcript (%zu exchange%s)</summary><pre>%s", n,
+            n == 1 ? "" : "s", text);
     fputs("</pre></details>\n", f);
     free(text);
+}
+
+/* " spec" linked to the check's place in the spec, when it has one. */
+static void put_html_spec_link(FILE *f, const json_t *check) {
+    if (*str(check, "link"))
+        mx_putf(f, mx_put_xml, " <a class=\"spec\" href=\"%s\">spec</a>",
+                str(check, "link"));
 }
 
 static void put_html_check_details(FILE *f, const json_t *check, bool open) {
     size_t j;
     json_t *o;
 
-    fprintf(f, "<details%s><summary><span class=\"cell v-%s\">%s</span> <code>",
+    fprintf(f, "<details%s><summary><span class=\"cell v-%s\">%s</span> ",
             open ? " open" : "", str(check, "verdict"), str(check, "verdict"));
-    mx_put_xml(f, str(check, "id"));
-    fputs("</code> — <code>", f);
-    mx_put_xml(f, str(check, "test"));
-    fputs("</code> — ", f);
-    if (*str(check, "baseline")) {
-        fputs("<em>", f);
-        mx_put_xml(f, str(check, "baseline"));
-        fputs(" (baseline)</em> — ", f);
-    }
+    mx_putf(f, mx_put_xml, "<code>%s</code> — <code>%s</code> — ", str(check, "id"),
+            str(check, "test"));
+    if (*str(check, "baseline"))
+        mx_putf(f, mx_put_xml, "<em>%s (baseline)</em> — ", str(check, "baseline"));
     put_first_line(f, check, mx_put_xml);
-    fputs("</summary>\n<p>", f);
-    mx_put_xml(f, str(check, "description"));
-    if (*str(check, "link")) {
-        fputs(" <a class=\"spec\" href=\"", f);
-        mx_put_xml(f, str(check, "link"));
-        fputs("\">spec</a>", f);
-    }
+    mx_putf(f, mx_put_xml, "</summary>\n<p>%s", str(check, "description"));
+    put_html_spec_link(f, check);
     fputs("</p>\n", f);
     if (json_array_size(json_object_get(check, "spec_notes")) > 0) {
         fputs("<ul class=\"spec-notes\">", f);
@@ -1105,17 +1075,12 @@ static void put_html_check_details(FILE *f, const json_t *check, bool open) {
     }
     if (json_array_size(json_object_get(check, "messages")) > 0) {
         fputs("<pre>", f);
-        json_array_foreach(json_object_get(check, "messages"), j, o) {
-            mx_put_xml(f, json_string_value(o));
-            fputc('\n', f);
-        }
+        json_array_foreach(json_object_get(check, "messages"), j, o)
+            mx_putf(f, mx_put_xml, "%s\n", json_string_value(o));
         fputs("</pre>\n", f);
     }
-    json_array_foreach(json_object_get(check, "observations"), j, o) {
-        fputs("<p>Observed: ", f);
-        mx_put_xml(f, json_string_value(o));
-        fputs("</p>\n", f);
-    }
+    json_array_foreach(json_object_get(check, "observations"), j, o)
+        mx_putf(f, mx_put_xml, "<p>Observed: %s</p>\n", json_string_value(o));
     put_html_transcript(f, check);
     fputs("</details>\n", f);
 }
@@ -1138,9 +1103,8 @@ static void put_html_matrix(FILE *f, const json_t *checks) {
         const char *anchor = NULL;
 
         if (!group || strcmp(group, req->group) != 0) {
-            fprintf(f, "%s<h3>", group ? "</div>\n" : "");
-            mx_put_xml(f, req->group);
-            fputs("</h3>\n<div class=\"matrix\">", f);
+            fputs(group ? "</div>\n" : "", f);
+            mx_putf(f, mx_put_xml, "<h3>%s</h3>\n<div class=\"matrix\">", req->group);
             group = req->group;
         }
         json_array_foreach(checks, c, check) {
@@ -1155,17 +1119,11 @@ static void put_html_matrix(FILE *f, const json_t *checks) {
         }
         fprintf(f, "<a class=\"cell v-%s\" ",
                 worst < 0 ? "none" : mx_verdict_name((enum mx_verdict)worst));
-        if (anchor) {
-            fputs("href=\"#t-", f);
-            mx_put_xml(f, anchor);
-            fputs("\" ", f);
-        }
-        fprintf(f, "title=\"%s %s: ", mx_level_name(req->level),
-                worst < 0 ? "no check" : mx_verdict_name((enum mx_verdict)worst));
-        mx_put_xml(f, req->rule);
-        fputs("\">", f);
-        mx_put_xml(f, req->id);
-        fputs("</a>", f);
+        if (anchor)
+            mx_putf(f, mx_put_xml, "href=\"#t-%s\" ", anchor);
+        mx_putf(f, mx_put_xml, "title=\"%s %s: %s\">%s</a>", mx_level_name(req->level),
+                worst < 0 ? "no check" : mx_verdict_name((enum mx_verdict)worst),
+                req->rule, req->id);
     }
     if (group)
         fputs("</div>\n", f);
@@ -1181,12 +1139,11 @@ int mx_report_write_html(const json_t *results, FILE *f) {
     json_t *check, *o;
 
     fputs(html_head, f);
-    fputs("<h1>Device management conformance</h1>\n<p>Target <code>", f);
-    mx_put_xml(f, str(results, "target"));
-    fputs("</code>, spec ", f);
-    mx_put_xml(f, str(results, "spec_version"));
-    fprintf(f, ", strict %s, started ", is_strict(results) ? "on" : "off");
-    mx_put_xml(f, str(results, "started"));
+    mx_putf(f, mx_put_xml,
+            "<h1>Device management conformance</h1>\n<p>Target <code>%s</code>, spec %s, "
+            "strict %s, started %s",
+            str(results, "target"), str(results, "spec_version"),
+            is_strict(results) ? "on" : "off", str(results, "started"));
     fprintf(f, ", %.1f s.</p>\n", num(results, "duration_ms") / 1000.0);
     {
         char *phrase = mx_verdict_phrase(results, true);
@@ -1227,29 +1184,18 @@ int mx_report_write_html(const json_t *results, FILE *f) {
           f);
     json_array_foreach(checks, i, check) {
         const char *v = str(check, "verdict");
-        fputs("<tr id=\"t-", f);
-        mx_put_xml(f, str(check, "test"));
-        fprintf(f,
-                "\" data-v=\"%s\"><td><span class=\"cell v-%s\">%s</span></td><td><code>",
-                v, v, v);
-        mx_put_xml(f, str(check, "id"));
-        fputs("</code>", f);
-        if (*str(check, "link")) {
-            fputs(" <a class=\"spec\" href=\"", f);
-            mx_put_xml(f, str(check, "link"));
-            fputs("\">spec</a>", f);
-        }
+        mx_putf(f, mx_put_xml, "<tr id=\"t-%s\" ", str(check, "test"));
+        fprintf(f, "data-v=\"%s\"><td><span class=\"cell v-%s\">%s</span></td>", v, v, v);
+        mx_putf(f, mx_put_xml, "<td><code>%s</code>", str(check, "id"));
+        put_html_spec_link(f, check);
         put_html_note_badges(f, check);
-        fprintf(f, "</td><td>%s</td><td><code>", str(check, "level"));
-        mx_put_xml(f, test_name(check));
-        fprintf(f, "</code></td><td class=\"num\">%lld</td><td>",
-                num(check, "duration_ms"));
+        fprintf(f, "</td><td>%s</td>", str(check, "level"));
+        mx_putf(f, mx_put_xml, "<td><code>%s</code></td><td class=\"num\">%lld</td><td>",
+                test_name(check), num(check, "duration_ms"));
         if (json_is_string(json_object_get(check, "reason")))
             mx_put_xml(f, str(check, "reason"));
-        json_array_foreach(json_object_get(check, "observations"), j, o) {
-            fputs(j ? "<br>" : "", f);
-            mx_put_xml(f, json_string_value(o));
-        }
+        json_array_foreach(json_object_get(check, "observations"), j, o)
+            mx_putf(f, mx_put_xml, j ? "<br>%s" : "%s", json_string_value(o));
         if (strcmp(v, "info") != 0 && strcmp(v, "skip") != 0 && strcmp(v, "pass") != 0 &&
             strcmp(v, "blocked") != 0 && strcmp(v, "not_run") != 0) {
             fputs(" ", f);
