@@ -125,16 +125,28 @@ static void expect_accepted(const struct endpoint *ep, const struct mx_resp *r,
                    ep->label, how, r->status, mx_errcode(r) ? mx_errcode(r) : "none");
 }
 
+/* Calls every endpoint of ctx with as's token, or token, or none (both
+ * NULL), sent token_in: each answer must be refused with 401 code, or
+ * accepted when code is NULL. why finishes the failure messages. */
+static void call_each(const struct context *ctx, const struct mx_user *as,
+                      const char *token, enum mx_token_in token_in, const char *code,
+                      const char *why) {
+    for (size_t i = 0; i < N_ENDPOINTS; i++) {
+        const struct mx_resp *r = call(&endpoints[i], ctx, as, token, token_in);
+        if (code != NULL)
+            expect_refused(&endpoints[i], r, code, why);
+        else
+            expect_accepted(&endpoints[i], r, why);
+    }
+}
+
 /* spec: v1.17 #using-access-tokens -- a request without an access token to an
  * endpoint that needs one: 401 M_MISSING_TOKEN. */
 Test(auth, AUTH_MISSING,
      .description = "Without an access token every device endpoint answers 401 "
                     "M_MISSING_TOKEN.") {
     struct context ctx = context_new("mxdev auth missing");
-    for (size_t i = 0; i < N_ENDPOINTS; i++) {
-        const struct mx_resp *r = call(&endpoints[i], &ctx, NULL, NULL, MX_TOKEN_HEADER);
-        expect_refused(&endpoints[i], r, "M_MISSING_TOKEN", "without a token");
-    }
+    call_each(&ctx, NULL, NULL, MX_TOKEN_HEADER, "M_MISSING_TOKEN", "without a token");
 }
 
 /* spec: v1.17 #using-access-tokens -- a token the server does not know:
@@ -145,10 +157,8 @@ Test(auth, AUTH_UNKNOWN,
     struct context ctx = context_new("mxdev auth unknown");
     char token[256];
     snprintf(token, sizeof token, "mxdev_never_issued_%s", mx_unique("tok"));
-    for (size_t i = 0; i < N_ENDPOINTS; i++) {
-        const struct mx_resp *r = call(&endpoints[i], &ctx, NULL, token, MX_TOKEN_HEADER);
-        expect_refused(&endpoints[i], r, "M_UNKNOWN_TOKEN", "with a never-issued token");
-    }
+    call_each(&ctx, NULL, token, MX_TOKEN_HEADER, "M_UNKNOWN_TOKEN",
+              "with a never-issued token");
 }
 
 /* spec: v1.17 #using-access-tokens -- the Authorization: Bearer header is the
@@ -157,11 +167,8 @@ Test(auth, AUTH_HEADER,
      .description = "An access token in the Authorization: Bearer header is accepted by "
                     "every device endpoint.") {
     struct context ctx = context_new("mxdev auth header");
-    for (size_t i = 0; i < N_ENDPOINTS; i++) {
-        const struct mx_resp *r =
-            call(&endpoints[i], &ctx, ctx.owner, NULL, MX_TOKEN_HEADER);
-        expect_accepted(&endpoints[i], r, "in the Authorization header");
-    }
+    call_each(&ctx, ctx.owner, NULL, MX_TOKEN_HEADER, NULL,
+              "in the Authorization header");
 }
 
 /* spec: v1.17 #using-access-tokens -- the access_token query parameter is
@@ -170,11 +177,8 @@ Test(auth, AUTH_QUERY,
      .description = "An access token in the access_token query parameter is accepted by "
                     "every device endpoint.") {
     struct context ctx = context_new("mxdev auth query");
-    for (size_t i = 0; i < N_ENDPOINTS; i++) {
-        const struct mx_resp *r =
-            call(&endpoints[i], &ctx, ctx.owner, NULL, MX_TOKEN_QUERY);
-        expect_accepted(&endpoints[i], r, "in the access_token query parameter");
-    }
+    call_each(&ctx, ctx.owner, NULL, MX_TOKEN_QUERY, NULL,
+              "in the access_token query parameter");
 }
 
 /* spec: main (1.20 here) #using-access-tokens -- query-string tokens were
@@ -184,12 +188,8 @@ Test(auth, AUTH_QUERY_REMOVED,
          "A token only in the query string is not used: 401 M_MISSING_TOKEN on "
          "every device endpoint.") {
     struct context ctx = context_new("mxdev query token used");
-    for (size_t i = 0; i < N_ENDPOINTS; i++) {
-        const struct mx_resp *r =
-            call(&endpoints[i], &ctx, ctx.owner, NULL, MX_TOKEN_QUERY);
-        expect_refused(&endpoints[i], r, "M_MISSING_TOKEN",
-                       "with the token only in the query string");
-    }
+    call_each(&ctx, ctx.owner, NULL, MX_TOKEN_QUERY, "M_MISSING_TOKEN",
+              "with the token only in the query string");
     /* The refused PUT must not have renamed the device either. */
     const struct mx_resp *r =
         MX_SEND(.method = "GET",
