@@ -435,13 +435,10 @@ size_t store_device_foreach(struct store *st, const char *user_id,
                             void (*fn)(const struct store_device *dev, void *arg),
                             void *arg) {
     struct user *u = user_find(st, user_id);
-    if (u == NULL)
-        return 0;
     size_t n = 0;
-    for (struct device *dev = u->first; dev != NULL; dev = dev->next) {
+
+    for (struct device *dev = u ? u->first : NULL; dev != NULL; dev = dev->next, n++)
         fn(&dev->pub, arg);
-        n++;
-    }
     return n;
 }
 
@@ -449,14 +446,11 @@ size_t store_device_foreach_changed(struct store *st, const char *user_id, uint6
                                     void (*fn)(const struct store_device *dev, void *arg),
                                     void *arg) {
     struct user *u = user_find(st, user_id);
-    if (u == NULL)
-        return 0;
     size_t n = 0;
-    for (struct device *dev = u->newest; dev != NULL && dev->pub.changed > since;
-         dev = dev->older) {
+
+    for (struct device *dev = u ? u->newest : NULL;
+         dev != NULL && dev->pub.changed > since; dev = dev->older, n++)
         fn(&dev->pub, arg);
-        n++;
-    }
     return n;
 }
 
