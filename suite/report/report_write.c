@@ -44,6 +44,16 @@ static bool tls_off(const json_t *results) {
 static const char tls_note[] =
     "TLS certificates were not verified (--insecure): the server's identity is unproven";
 
+/* Closes f, a memory stream writing into *buf: the text (new malloc'd
+ * string), or NULL when writing failed. */
+static char *close_text(FILE *f, char **buf) {
+    if (fclose(f) != 0) {
+        free(*buf);
+        return NULL;
+    }
+    return *buf;
+}
+
 char *mx_verdict_phrase(const json_t *results, bool upper) {
     const char *v = str(results, "verdict");
     const json_t *reqs = json_object_get(results, "requirements");
@@ -65,11 +75,7 @@ char *mx_verdict_phrase(const json_t *results, bool upper) {
         strcmp(v, "not judged") != 0 && strcmp(v, "no check judged") != 0)
         fprintf(f, " (partial: %lld of %lld requirements judged)", num(reqs, "judged"),
                 num(reqs, "applicable"));
-    if (fclose(f) != 0) {
-        free(buf);
-        return NULL;
-    }
-    return buf;
+    return close_text(f, &buf);
 }
 
 /* "2 checks, by LIST-SELF (1), UIA-CHALLENGE (1)" through put, or nothing
@@ -118,11 +124,7 @@ static char *first_line(const json_t *check) {
     if (!f)
         return NULL;
     mx_put_first_line(f, first_message(check), 300);
-    if (fclose(f) != 0) {
-        free(buf);
-        return NULL;
-    }
-    return buf;
+    return close_text(f, &buf);
 }
 
 /* Writes the first message line escaped by put (mx_put_xml or mx_put_md). */
@@ -247,11 +249,7 @@ static char *transcript_text(const json_t *check) {
                     json_number_value(json_object_get(ex, "ms")));
         put_body(f, "< ", str(resp, "body"));
     }
-    if (fclose(f) != 0) {
-        free(buf);
-        return NULL;
-    }
-    return buf;
+    return close_text(f, &buf);
 }
 
 /* The full failure text: every message, the observations, the transcript. */
@@ -275,11 +273,7 @@ static char *failure_text(const json_t *check) {
     if (tr && *tr)
         fprintf(f, "\nTranscript:\n%s", tr);
     free(tr);
-    if (fclose(f) != 0) {
-        free(buf);
-        return NULL;
-    }
-    return buf;
+    return close_text(f, &buf);
 }
 
 /* The run's verdict, partial verdict, reason and TLS note as properties. */
