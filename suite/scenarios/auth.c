@@ -125,19 +125,24 @@ static void expect_accepted(const struct endpoint *ep, const struct mx_resp *r,
                    ep->label, how, r->status, mx_errcode(r) ? mx_errcode(r) : "none");
 }
 
-/* Calls every endpoint of ctx with as's token, or token, or none (both
- * NULL), sent token_in: each answer must be refused with 401 code, or
- * accepted when code is NULL. why finishes the failure messages. */
-static void call_each(const struct context *ctx, const struct mx_user *as,
-                      const char *token, enum mx_token_in token_in, const char *code,
-                      const char *why) {
+/* In a fresh context (context_new(new_name)), calls every endpoint with the
+ * owner's token (own_token), or token, or none, sent token_in: each answer
+ * must be refused with 401 code, or accepted when code is NULL. why finishes
+ * the failure messages. Returns the context. */
+static struct context call_each(const char *new_name, bool own_token, const char *token,
+                                enum mx_token_in token_in, const char *code,
+                                const char *why) {
+    struct context ctx = context_new(new_name);
+
     for (size_t i = 0; i < N_ENDPOINTS; i++) {
-        const struct mx_resp *r = call(&endpoints[i], ctx, as, token, token_in);
+        const struct mx_resp *r =
+            call(&endpoints[i], &ctx, own_token ? ctx.owner : NULL, token, token_in);
         if (code != NULL)
             expect_refused(&endpoints[i], r, code, why);
         else
             expect_accepted(&endpoints[i], r, why);
     }
+    return ctx;
 }
 
 /* spec: v1.17 #using-access-tokens -- a request without an access token to an
@@ -145,8 +150,8 @@ static void call_each(const struct context *ctx, const struct mx_user *as,
 Test(auth, AUTH_MISSING,
      .description = "Without an access token every device endpoint answers 401 "
                     "M_MISSING_TOKEN.") {
-    struct context ctx = context_new("mxdev auth missing");
-    call_each(&ctx, NULL, NULL, MX_TOKEN_HEADER, "M_MISSING_TOKEN", "without a token");
+    call_each("mxdev auth missing", false, NULL, MX_TOKEN_HEADER, "M_MISSING_TOKEN",
+              "without a token");
 }
 
 /* spec: v1.17 #using-access-tokens -- a token the server does not know:
@@ -154,10 +159,9 @@ Test(auth, AUTH_MISSING,
 Test(auth, AUTH_UNKNOWN,
      .description = "A token that was never issued gets 401 M_UNKNOWN_TOKEN on every "
                     "device endpoint.") {
-    struct context ctx = context_new("mxdev auth unknown");
     char token[256];
     snprintf(token, sizeof token, "mxdev_never_issued_%s", mx_unique("tok"));
-    call_each(&ctx, NULL, token, MX_TOKEN_HEADER, "M_UNKNOWN_TOKEN",
+    call_each("mxdev auth unknown", false, token, MX_TOKEN_HEADER, "M_UNKNOWN_TOKEN",
               "with a never-issued token");
 }
 
@@ -166,8 +170,7 @@ Test(auth, AUTH_UNKNOWN,
 Test(auth, AUTH_HEADER,
      .description = "An access token in the Authorization: Bearer header is accepted by "
                     "every device endpoint.") {
-    struct context ctx = context_new("mxdev auth header");
-    call_each(&ctx, ctx.owner, NULL, MX_TOKEN_HEADER, NULL,
+    call_each("mxdev auth header", true, NULL, MX_TOKEN_HEADER, NULL,
               "in the Authorization header");
 }
 
@@ -176,8 +179,7 @@ Test(auth, AUTH_HEADER,
 Test(auth, AUTH_QUERY,
      .description = "An access token in the access_token query parameter is accepted by "
                     "every device endpoint.") {
-    struct context ctx = context_new("mxdev auth query");
-    call_each(&ctx, ctx.owner, NULL, MX_TOKEN_QUERY, NULL,
+    call_each("mxdev auth query", true, NULL, MX_TOKEN_QUERY, NULL,
               "in the access_token query parameter");
 }
 
@@ -187,9 +189,9 @@ Test(auth, AUTH_QUERY_REMOVED,
      .description =
          "A token only in the query string is not used: 401 M_MISSING_TOKEN on "
          "every device endpoint.") {
-    struct context ctx = context_new("mxdev query token used");
-    call_each(&ctx, ctx.owner, NULL, MX_TOKEN_QUERY, "M_MISSING_TOKEN",
-              "with the token only in the query string");
+    struct context ctx =
+        call_each("mxdev query token used", true, NULL, MX_TOKEN_QUERY, "M_MISSING_TOKEN",
+                  "with the token only in the query string");
     /* The refused PUT must not have renamed the device either. */
     const struct mx_resp *r =
         MX_SEND(.method = "GET",
