@@ -27,23 +27,8 @@
 /* Longest device ID an application service may create. */
 #define MAX_DEVICE_ID 255
 
-/* A device as the spec's client_device: device_id, and display_name,
- * last_seen_ip, last_seen_ts when known. New reference, NULL on OOM. */
-static json_t *device_json(const struct store_device *dev) {
-    json_t *o = json_pack("{s:s}", "device_id", dev->device_id);
-    if (o == NULL)
-        return NULL;
-    if (dev->display_name != NULL)
-        json_object_set_new(o, "display_name", json_string(dev->display_name));
-    if (dev->last_seen_ip != NULL)
-        json_object_set_new(o, "last_seen_ip", json_string(dev->last_seen_ip));
-    if (dev->last_seen_ts > 0)
-        json_object_set_new(o, "last_seen_ts", json_integer(dev->last_seen_ts));
-    return o;
-}
-
 static void on_list_device(const struct store_device *dev, void *arg) {
-    json_array_append_new(arg, device_json(dev));
+    json_array_append_new(arg, mock_device_json(dev));
 }
 
 struct leak_state {
@@ -92,7 +77,7 @@ void on_get_device(struct mock_ctx *ctx) {
         mock_error(ctx->reply, 404, "M_NOT_FOUND", "Device not found");
         return;
     }
-    mock_reply_json(ctx->reply, 200, device_json(dev));
+    mock_reply_json(ctx->reply, 200, mock_device_json(dev));
 }
 
 void on_update_device(struct mock_ctx *ctx) {

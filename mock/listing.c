@@ -20,6 +20,21 @@
 
 #include "store.h"
 
+/* The jansson form, for GET /devices/{id} and as the reference the listing's
+ * text must match. */
+json_t *mock_device_json(const struct store_device *dev) {
+    json_t *o = json_pack("{s:s}", "device_id", dev->device_id);
+    if (o == NULL)
+        return NULL;
+    if (dev->display_name != NULL)
+        json_object_set_new(o, "display_name", json_string(dev->display_name));
+    if (dev->last_seen_ip != NULL)
+        json_object_set_new(o, "last_seen_ip", json_string(dev->last_seen_ip));
+    if (dev->last_seen_ts > 0)
+        json_object_set_new(o, "last_seen_ts", json_integer(dev->last_seen_ts));
+    return o;
+}
+
 #define LISTING_HEAD "{\"devices\":["
 #define LISTING_TAIL "]}"
 

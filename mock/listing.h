@@ -9,9 +9,16 @@
 #ifndef MOCK_LISTING_H
 #define MOCK_LISTING_H
 
+#include <jansson.h>
+
 #include "errors.h"
 
 struct store;
+struct store_device;
+
+/* A device as the spec's client_device: device_id, and display_name,
+ * last_seen_ip, last_seen_ts when known. New reference, NULL on OOM. */
+json_t *mock_device_json(const struct store_device *dev);
 
 /**
  * Fills reply with 200 and {"devices": [...]}: user_id's devices in

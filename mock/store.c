@@ -225,6 +225,20 @@ void store_unlock(struct store *st) {
     pthread_mutex_unlock(&st->mutex);
 }
 
+/* A new user's or device's own copies: KEY (its hash too) and an optional
+ * second string (NULL stays NULL). -1 when out of memory; what was copied is
+ * the caller's to free. */
+static int dup_key(char **key_out, const char *key, char **opt_out, const char *opt,
+                   uint64_t *hash_out) {
+    *key_out = strdup(key);
+    if (*key_out == NULL)
+        return -1;
+    if (opt != NULL && (*opt_out = strdup(opt)) == NULL)
+        return -1;
+    *hash_out = mock_hash_str(key);
+    return 0;
+}
+
 /* ---- users ---- */
 
 static struct user *user_find(struct store *st, const char *user_id) {
@@ -239,15 +253,8 @@ int store_user_create(struct store *st, const char *user_id, const char *passwor
     struct user *u = calloc(1, sizeof *u);
     if (u == NULL)
         return -2;
-    u->user_id = strdup(user_id);
-    if (u->user_id == NULL)
+    if (dup_key(&u->user_id, user_id, &u->password, password, &u->hash) < 0)
         goto fail;
-    if (password != NULL) {
-        u->password = strdup(password);
-        if (u->password == NULL)
-            goto fail;
-    }
-    u->hash = mock_hash_str(user_id);
     u->generation = u->layout = 1;
     if (hmap_put(&st->users, u->user_id, u->hash, u) < 0)
         goto fail;
@@ -340,15 +347,9 @@ int store_device_create(struct store *st, const char *user_id, const char *devic
     struct device *dev = calloc(1, sizeof *dev);
     if (dev == NULL)
         return -2;
-    dev->device_id = strdup(device_id);
-    if (dev->device_id == NULL)
+    if (dup_key(&dev->device_id, device_id, &dev->display_name, display_name,
+                &dev->hash) < 0)
         goto fail;
-    if (display_name != NULL) {
-        dev->display_name = strdup(display_name);
-        if (dev->display_name == NULL)
-            goto fail;
-    }
-    dev->hash = mock_hash_str(device_id);
     if (hmap_put(&u->devices, dev->device_id, dev->hash, dev) < 0)
         goto fail;
     dev->pub.user_id = u->user_id;
@@ -434,13 +435,10 @@ size_t store_device_foreach(struct store *st, const char *user_id,
                             void (*fn)(const struct store_device *dev, void *arg),
                             void *arg) {
     struct user *u = user_find(st, user_id);
-    if (u == NULL)
-        return 0;
     size_t n = 0;
-    for (struct device *dev = u->first; dev != NULL; dev = dev->next) {
+
+    for (struct device *dev = u ? u->first : NULL; dev != NULL; dev = dev->next, n++)
         fn(&dev->pub, arg);
-        n++;
-    }
     return n;
 }
 
@@ -448,14 +446,11 @@ size_t store_device_foreach_changed(struct store *st, const char *user_id, uint6
                                     void (*fn)(const struct store_device *dev, void *arg),
                                     void *arg) {
     struct user *u = user_find(st, user_id);
-    if (u == NULL)
-        return 0;
     size_t n = 0;
-    for (struct device *dev = u->newest; dev != NULL && dev->pub.changed > since;
-         dev = dev->older) {
+
+    for (struct device *dev = u ? u->newest : NULL;
+         dev != NULL && dev->pub.changed > since; dev = dev->older, n++)
         fn(&dev->pub, arg);
-        n++;
-    }
     return n;
 }
 

@@ -31,14 +31,7 @@ static void teardown(void) {
 TestSuite(listing, .init = setup, .fini = teardown);
 
 static void add_device(const struct store_device *dev, void *arg) {
-    json_t *o = json_pack("{s:s}", "device_id", dev->device_id);
-    if (dev->display_name != NULL)
-        json_object_set_new(o, "display_name", json_string(dev->display_name));
-    if (dev->last_seen_ip != NULL)
-        json_object_set_new(o, "last_seen_ip", json_string(dev->last_seen_ip));
-    if (dev->last_seen_ts > 0)
-        json_object_set_new(o, "last_seen_ts", json_integer(dev->last_seen_ts));
-    json_array_append_new(arg, o);
+    json_array_append_new(arg, mock_device_json(dev));
 }
 
 /* What jansson makes of the user's listing (new string). */

@@ -12,6 +12,13 @@ const struct mx_user *mx_user_and_device(const struct mx_user **owner) {
     return mx_login(*owner, NULL, NULL);
 }
 
+json_t *mx_user_and_two_devices(const struct mx_user **owner, const struct mx_user **d1,
+                                const struct mx_user **d2) {
+    *d1 = mx_user_and_device(owner);
+    *d2 = mx_login(*owner, NULL, NULL);
+    return mx_arena_keep_json(json_pack("[ss]", (*d1)->device_id, (*d2)->device_id));
+}
+
 const struct mx_user *mx_as_user_with_device(const char *device_id, const char *name) {
     const struct mx_user *u = mx_as_user_new();
 
@@ -24,6 +31,12 @@ const struct mx_resp *mx_as_send(const char *method, const char *path,
                                  json_t *body) {
     return MX_SEND(.method = method, .path = path, .appservice = true,
                    .assert_user = u->user_id, .assert_device = device_id, .body = body);
+}
+
+const struct mx_resp *mx_as_delete_device(const struct mx_user *u,
+                                          const char *device_id) {
+    return mx_as_send("DELETE", mx_path(MX_V3 "/devices/%s", device_id), u, NULL,
+                      mx_arena_keep_json(json_object()));
 }
 
 void mx_expect_device_gone(const struct mx_user *u, const char *device_id,

@@ -16,6 +16,12 @@
  * when the server has no password login (mx_require_legacy_login). */
 const struct mx_user *mx_user_and_device(const struct mx_user **owner);
 
+/* The same user with two more devices (*d1, *d2), what the bulk deletion
+ * checks start from. Returns their IDs as the array POST /delete_devices
+ * takes (borrowed: the arena keeps it). */
+json_t *mx_user_and_two_devices(const struct mx_user **owner, const struct mx_user **d1,
+                                const struct mx_user **d2);
+
 /* A fresh user of the application service's namespace with one device the
  * application service created (mx_as_put_device: device_id, display name
  * name). Skips the check when no application service is usable. */
@@ -27,6 +33,10 @@ const struct mx_user *mx_as_user_with_device(const char *device_id, const char *
 const struct mx_resp *mx_as_send(const char *method, const char *path,
                                  const struct mx_user *u, const char *device_id,
                                  json_t *body);
+
+/* DELETE /devices/{device_id} by the application service acting as u, with
+ * an empty JSON body: no UIA. */
+const struct mx_resp *mx_as_delete_device(const struct mx_user *u, const char *device_id);
 
 /* u's device device_id is gone: GET /devices/{id} no longer shows it and
  * GET /devices does not list it. after names the request that deleted it

@@ -209,24 +209,28 @@ static bool quietly_valid(struct ctx *c, const json_t *schema, const json_t *ins
     return validate(&sub, schema, inst, ptr) == 0;
 }
 
-static int check_object(struct ctx *c, const json_t *schema, const json_t *inst,
-                        const char *ptr) {
+/* "required": every member named there is in inst. */
+static int check_required(struct ctx *c, const json_t *schema, const json_t *inst,
+                          const char *ptr) {
     int rc = 0;
-    char child[PTR_MAX];
-    json_t *props = json_object_get(schema, "properties");
-    json_t *required = json_object_get(schema, "required");
-    json_t *additional = json_object_get(schema, "additionalProperties");
+    size_t i;
+    json_t *k;
 
-    if (json_is_array(required)) {
-        size_t i;
-        json_t *k;
-        json_array_foreach(required, i, k) {
-            if (json_is_string(k) && !json_object_get(inst, json_string_value(k))) {
-                fail(c, ptr, "required member \"%s\" is missing", json_string_value(k));
-                rc = -1;
-            }
+    json_array_foreach(json_object_get(schema, "required"), i, k) {
+        if (json_is_string(k) && !json_object_get(inst, json_string_value(k))) {
+            fail(c, ptr, "required member \"%s\" is missing", json_string_value(k));
+            rc = -1;
         }
     }
+    return rc;
+}
+
+static int check_object(struct ctx *c, const json_t *schema, const json_t *inst,
+                        const char *ptr) {
+    int rc = check_required(c, schema, inst, ptr);
+    char child[PTR_MAX];
+    json_t *props = json_object_get(schema, "properties");
+    json_t *additional = json_object_get(schema, "additionalProperties");
     const char *key;
     json_t *value;
     json_object_foreach((json_t *)inst, key, value) {

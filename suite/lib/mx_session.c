@@ -1342,6 +1342,18 @@ const struct mx_resp *mx_send_uia(const struct mx_user *u, const char *method,
     return r;
 }
 
+/* Blocks the check, charged to REQ, when device_id of u is still there
+ * after WHAT answered 200. A device deleting itself has no token left to
+ * look with. */
+static void block_if_kept(const struct mx_resp *r, const char *req,
+                          const struct mx_user *u, const char *device_id,
+                          const char *what) {
+    if ((!u->device_id || strcmp(u->device_id, device_id) != 0) &&
+        mx_device_present(u, device_id))
+        mx_block(r, req, "device %s of %s is still there after %s answered 200",
+                 device_id, u->user_id, what);
+}
+
 const struct mx_resp *mx_delete_device_uia(const struct mx_user *u,
                                            const char *device_id) {
     const struct mx_resp *r =
@@ -1349,13 +1361,7 @@ const struct mx_resp *mx_delete_device_uia(const struct mx_user *u,
     if (r->status != 200)
         mx_block(r, "UIA-SUCCESS", "cannot delete device %s of %s (UIA with password)",
                  device_id, u->user_id);
-    /* A device deleting itself has no token left to look with. */
-    if ((!u->device_id || strcmp(u->device_id, device_id) != 0) &&
-        mx_device_present(u, device_id))
-        mx_block(r, "UIA-SUCCESS",
-                 "device %s of %s is still there after its deletion "
-                 "answered 200",
-                 device_id, u->user_id);
+    block_if_kept(r, "UIA-SUCCESS", u, device_id, "its deletion");
     return r;
 }
 
@@ -1369,13 +1375,9 @@ const struct mx_resp *mx_delete_devices_uia(const struct mx_user *u, json_t *dev
     size_t i;
     json_t *id;
     json_array_foreach(devices, i, id) {
-        const char *d = json_string_value(id);
-        if (d && (!u->device_id || strcmp(u->device_id, d) != 0) &&
-            mx_device_present(u, d))
-            mx_block(r, "BULK-DELETE",
-                     "device %s of %s is still there after POST /delete_devices answered "
-                     "200",
-                     d, u->user_id);
+        if (json_is_string(id))
+            block_if_kept(r, "BULK-DELETE", u, json_string_value(id),
+                          "POST /delete_devices");
     }
     return r;
 }

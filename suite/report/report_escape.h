@@ -12,5 +12,10 @@ void mx_put_xml(FILE *f, const char *text);
  * and '\' escaped, '<' as "&lt;" (no raw HTML), line breaks and tabs as
  * spaces, backticks kept. */
 void mx_put_md(FILE *f, const char *text);
+/* Writes fmt with each "%s" argument (NULL: nothing) escaped by put
+ * (mx_put_xml or mx_put_md); "%lld", "%zu" and "%%" as printf writes them,
+ * the rest of fmt as it is. No other conversion is understood. */
+void mx_putf(FILE *f, void (*put)(FILE *, const char *), const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
 
 #endif

@@ -44,6 +44,16 @@ static bool tls_off(const json_t *results) {
 static const char tls_note[] =
     "TLS certificates were not verified (--insecure): the server's identity is unproven";
 
+/* Closes f, a memory stream writing into *buf: the text (new malloc'd
+ * string), or NULL when writing failed. */
+static char *close_text(FILE *f, char **buf) {
+    if (fclose(f) != 0) {
+        free(*buf);
+        return NULL;
+    }
+    return *buf;
+}
+
 char *mx_verdict_phrase(const json_t *results, bool upper) {
     const char *v = str(results, "verdict");
     const json_t *reqs = json_object_get(results, "requirements");
@@ -65,11 +75,7 @@ char *mx_verdict_phrase(const json_t *results, bool upper) {
         strcmp(v, "not judged") != 0 && strcmp(v, "no check judged") != 0)
         fprintf(f, " (partial: %lld of %lld requirements judged)", num(reqs, "judged"),
                 num(reqs, "applicable"));
-    if (fclose(f) != 0) {
-        free(buf);
-        return NULL;
-    }
-    return buf;
+    return close_text(f, &buf);
 }
 
 /* "2 checks, by LIST-SELF (1), UIA-CHALLENGE (1)" through put, or nothing
@@ -118,11 +124,7 @@ static char *first_line(const json_t *check) {
     if (!f)
         return NULL;
     mx_put_first_line(f, first_message(check), 300);
-    if (fclose(f) != 0) {
-        free(buf);
-        return NULL;
-    }
-    return buf;
+    return close_text(f, &buf);
 }
 
 /* Writes the first message line escaped by put (mx_put_xml or mx_put_md). */
@@ -247,11 +249,7 @@ static char *transcript_text(const json_t *check) {
                     json_number_value(json_object_get(ex, "ms")));
         put_body(f, "< ", str(resp, "body"));
     }
-    if (fclose(f) != 0) {
-        free(buf);
-        return NULL;
-    }
-    return buf;
+    return close_text(f, &buf);
 }
 
 /* The full failure text: every message, the observations, the transcript. */
@@ -275,11 +273,7 @@ static char *failure_text(const json_t *check) {
     if (tr && *tr)
         fprintf(f, "\nTranscript:\n%s", tr);
     free(tr);
-    if (fclose(f) != 0) {
-        free(buf);
-        return NULL;
-    }
-    return buf;
+    return close_text(f, &buf);
 }
 
 /* The run's verdict, partial verdict, reason and TLS note as properties. */
@@ -335,37 +329,26 @@ static void put_md_baseline_item(FILE *f, const char *kind, const json_t *c) {
 }
 
 static void put_html_baseline_item(FILE *f, const char *kind, const json_t *c) {
-    fprintf(f, "<li>%s: <code>", kind);
-    mx_put_xml(f, str(c, "id"));
-    fputs("</code> <code>", f);
-    mx_put_xml(f, str(c, "test"));
-    fputs("</code> ", f);
-    mx_put_xml(f, str(c, "verdict"));
-    if (*str(c, "was")) {
-        fputs(" (was ", f);
-        mx_put_xml(f, str(c, "was"));
-        fputs(")", f);
-    }
+    mx_putf(f, mx_put_xml, "<li>%s: <code>%s</code> <code>%s</code> %s", kind,
+            str(c, "id"), str(c, "test"), str(c, "verdict"));
+    if (*str(c, "was"))
+        mx_putf(f, mx_put_xml, " (was %s)", str(c, "was"));
     fputs("</li>\n", f);
 }
 
 static void put_junit_run_properties(FILE *f, const json_t *results) {
     char *phrase = mx_verdict_phrase(results, false);
 
-    fputs("      <property name=\"verdict\" value=\"", f);
-    mx_put_xml(f, phrase ? phrase : str(results, "verdict"));
-    fputs("\"/>\n", f);
+    mx_putf(f, mx_put_xml, "      <property name=\"verdict\" value=\"%s\"/>\n",
+            phrase ? phrase : str(results, "verdict"));
     free(phrase);
-    if (*str(results, "reason")) {
-        fputs("      <property name=\"reason\" value=\"", f);
-        mx_put_xml(f, str(results, "reason"));
-        fputs("\"/>\n", f);
-    }
-    if (tls_off(results)) {
-        fputs("      <property name=\"tls_verification\" value=\"off: ", f);
-        mx_put_xml(f, tls_note);
-        fputs("\"/>\n", f);
-    }
+    if (*str(results, "reason"))
+        mx_putf(f, mx_put_xml, "      <property name=\"reason\" value=\"%s\"/>\n",
+                str(results, "reason"));
+    if (tls_off(results))
+        mx_putf(f, mx_put_xml,
+                "      <property name=\"tls_verification\" value=\"off: %s\"/>\n",
+                tls_note);
     if (json_is_object(json_object_get(results, "baseline"))) {
         fputs("      <property name=\"baseline\" value=\"", f);
         put_baseline_sentence(f, results, mx_put_xml);
@@ -378,22 +361,18 @@ static void put_junit_run_properties(FILE *f, const json_t *results) {
 static void put_junit_run_error(FILE *f, const json_t *results) {
     char *phrase = mx_verdict_phrase(results, true);
 
-    fputs("  <testsuite name=\"run\" tests=\"1\" failures=\"0\" errors=\"1\" "
-          "skipped=\"0\" time=\"0\" timestamp=\"",
-          f);
-    mx_put_xml(f, str(results, "started"));
-    fputs("\">\n    <properties>\n      <property name=\"target\" value=\"", f);
-    mx_put_xml(f, str(results, "target"));
-    fputs("\"/>\n", f);
+    mx_putf(f, mx_put_xml,
+            "  <testsuite name=\"run\" tests=\"1\" failures=\"0\" errors=\"1\" "
+            "skipped=\"0\" time=\"0\" timestamp=\"%s\">\n    <properties>\n"
+            "      <property name=\"target\" value=\"%s\"/>\n",
+            str(results, "started"), str(results, "target"));
     put_junit_run_properties(f, results);
     fputs("    </properties>\n    <testcase classname=\"run\" name=\"verdict\" "
           "time=\"0\">\n      <error message=\"",
           f);
-    mx_put_xml(f, phrase ? phrase : "");
-    if (*str(results, "reason")) {
-        fputs(": ", f);
-        mx_put_xml(f, str(results, "reason"));
-    }
+    mx_put_xml(f, phrase);
+    if (*str(results, "reason"))
+        mx_putf(f, mx_put_xml, ": %s", str(results, "reason"));
     fprintf(f, "\" type=\"%s\">the run gave no verdict on the server (exit %lld)",
             strcmp(str(results, "verdict"), "not judged") == 0 ? "not judged"
                                                                : str(results, "verdict"),
@@ -441,19 +420,18 @@ int mx_report_write_junit(const json_t *results, FILE *f) {
                        v == MX_VERDICT_BLOCKED || v == MX_VERDICT_NOT_RUN;
             time += num(check, "duration_ms") / 1000.0;
         }
-        fputs("  <testsuite name=\"", f);
-        mx_put_xml(f, group);
-        fprintf(f,
-                "\" tests=\"%zu\" failures=\"%zu\" errors=\"0\" skipped=\"%zu\" "
-                "time=\"%.3f\" timestamp=\"",
-                tests, failures, skipped, time);
-        mx_put_xml(f, str(results, "started"));
-        fputs("\">\n    <properties>\n      <property name=\"target\" value=\"", f);
-        mx_put_xml(f, str(results, "target"));
-        fputs("\"/>\n      <property name=\"spec_version\" value=\"", f);
-        mx_put_xml(f, str(results, "spec_version"));
-        fprintf(f, "\"/>\n      <property name=\"strict\" value=\"%s\"/>\n",
-                strict ? "true" : "false");
+        mx_putf(f, mx_put_xml,
+                "  <testsuite name=\"%s\" tests=\"%zu\" failures=\"%zu\" errors=\"0\" "
+                "skipped=\"%zu\" ",
+                group, tests, failures, skipped);
+        fprintf(f, "time=\"%.3f\" ", time);
+        mx_putf(f, mx_put_xml,
+                "timestamp=\"%s\">\n    <properties>\n"
+                "      <property name=\"target\" value=\"%s\"/>\n"
+                "      <property name=\"spec_version\" value=\"%s\"/>\n"
+                "      <property name=\"strict\" value=\"%s\"/>\n",
+                str(results, "started"), str(results, "target"),
+                str(results, "spec_version"), strict ? "true" : "false");
         put_junit_run_properties(f, results);
         fputs("    </properties>\n", f);
         json_array_foreach(checks, i, check) {
@@ -463,22 +441,18 @@ int mx_report_write_junit(const json_t *results, FILE *f) {
             if (strcmp(str(check, "group"), group) != 0)
                 continue;
             v = verdict_of(check);
-            fputs("    <testcase classname=\"", f);
-            mx_put_xml(f, group);
-            fputs("\" name=\"", f);
-            mx_put_xml(f, test_name(check));
-            fprintf(f, "\" time=\"%.3f\">\n", num(check, "duration_ms") / 1000.0);
+            mx_putf(f, mx_put_xml, "    <testcase classname=\"%s\" name=\"%s\"", group,
+                    test_name(check));
+            fprintf(f, " time=\"%.3f\">\n", num(check, "duration_ms") / 1000.0);
             if (mx_verdict_is_failure(v, strict)) {
                 char *text = failure_text(check);
                 fputs("      <failure message=\"", f);
                 if (strcmp(str(check, "baseline"), "known") == 0)
                     fputs("known (baseline): ", f);
-                mx_put_xml(f, str(check, "id"));
-                fputs(": ", f);
+                mx_putf(f, mx_put_xml, "%s: ", str(check, "id"));
                 put_first_line(f, check, mx_put_xml);
                 fprintf(f, "\" type=\"%s %s\">", str(check, "level"), mx_verdict_name(v));
-                mx_put_xml(f, text ? text : "");
-                fputs("</failure>\n", f);
+                mx_putf(f, mx_put_xml, "%s</failure>\n", text);
                 free(text);
             } else if (v == MX_VERDICT_SKIP || v == MX_VERDICT_XFAIL ||
                        v == MX_VERDICT_BLOCKED || v == MX_VERDICT_NOT_RUN) {
@@ -494,20 +468,12 @@ int mx_report_write_junit(const json_t *results, FILE *f) {
                 v == MX_VERDICT_XFAIL) {
                 fprintf(f, "      <system-out>verdict: %s (%s)\n", mx_verdict_name(v),
                         str(check, "id"));
-                if (*str(check, "link")) {
-                    fputs("spec: ", f);
-                    mx_put_xml(f, str(check, "link"));
-                    fputc('\n', f);
-                }
-                json_array_foreach(json_object_get(check, "messages"), j, o) {
-                    mx_put_xml(f, json_string_value(o));
-                    fputc('\n', f);
-                }
-                json_array_foreach(json_object_get(check, "observations"), j, o) {
-                    fputs("observed: ", f);
-                    mx_put_xml(f, json_string_value(o));
-                    fputc('\n', f);
-                }
+                if (*str(check, "link"))
+                    mx_putf(f, mx_put_xml, "spec: %s\n", str(check, "link"));
+                json_array_foreach(json_object_get(check, "messages"), j, o)
+                    mx_putf(f, mx_put_xml, "%s\n", json_string_value(o));
+                json_array_foreach(json_object_get(check, "observations"), j, o)
+                    mx_putf(f, mx_put_xml, "observed: %s\n", json_string_value(o));
                 fputs("</system-out>\n", f);
             }
             fputs("    </testcase>\n", f);
@@ -542,11 +508,23 @@ static void put_tap_plain(FILE *f, const char *text) {
     fwrite(text, 1, strcspn(text, "\n"), f);
 }
 
+/* The check's array member key as a YAML list of strings; nothing when it
+ * is empty. */
+static void put_yaml_list(FILE *f, const json_t *check, const char *key) {
+    size_t i;
+    json_t *o;
+
+    if (json_array_size(json_object_get(check, key)) > 0)
+        fprintf(f, "  %s:\n", key);
+    json_array_foreach(json_object_get(check, key), i, o)
+        mx_putf(f, put_yaml_string, "    - %s\n", json_string_value(o));
+}
+
 int mx_report_write_tap(const json_t *results, FILE *f) {
     const json_t *checks = json_object_get(results, "checks");
     bool strict = is_strict(results);
-    size_t i, j;
-    json_t *check, *o;
+    size_t i;
+    json_t *check;
 
     if (strcmp(str(results, "verdict"), "not judged") == 0) {
         fputs("TAP version 13\nBail out! ", f);
@@ -591,27 +569,10 @@ int mx_report_write_tap(const json_t *results, FILE *f) {
             continue;
         fprintf(f, "  ---\n  verdict: %s\n  level: %s\n  duration_ms: %lld\n",
                 mx_verdict_name(v), str(check, "level"), num(check, "duration_ms"));
-        if (*str(check, "link")) {
-            fputs("  link: ", f);
-            put_yaml_string(f, str(check, "link"));
-            fputc('\n', f);
-        }
-        if (json_array_size(json_object_get(check, "messages")) > 0) {
-            fputs("  messages:\n", f);
-            json_array_foreach(json_object_get(check, "messages"), j, o) {
-                fputs("    - ", f);
-                put_yaml_string(f, json_string_value(o));
-                fputc('\n', f);
-            }
-        }
-        if (json_array_size(json_object_get(check, "observations")) > 0) {
-            fputs("  observations:\n", f);
-            json_array_foreach(json_object_get(check, "observations"), j, o) {
-                fputs("    - ", f);
-                put_yaml_string(f, json_string_value(o));
-                fputc('\n', f);
-            }
-        }
+        if (*str(check, "link"))
+            mx_putf(f, put_yaml_string, "  link: %s\n", str(check, "link"));
+        put_yaml_list(f, check, "messages");
+        put_yaml_list(f, check, "observations");
         fputs("  ...\n", f);
     }
     {
@@ -630,6 +591,79 @@ int mx_report_write_tap(const json_t *results, FILE *f) {
         fputc('\n', f);
     }
     return ferror(f) ? -1 : 0;
+}
+
+/* The paragraphs under a report's verdict line, in the same order in
+ * summary.md and report.html; each text's %s are escaped with put. */
+struct run_notes {
+    void (*put)(FILE *, const char *);
+    const char *not_judged;  /* the reason of a run that judged nothing */
+    const char *reason;      /* verdict, reason */
+    const char *no_verdict;  /* no check judged */
+    const char *partial;     /* judged, applicable, spec version */
+    const char *blocked[2];  /* around put_blocked() */
+    const char *tls;         /* the note */
+    const char *baseline[3]; /* before and after the sentence, after the items */
+    void (*baseline_item)(FILE *, const char *, const json_t *);
+};
+
+static const struct run_notes md_notes = {
+    mx_put_md,
+    NULL, /* summary.md says it in its first line and stops */
+    "\n%s: %s\n",
+    "\nNo check judged the server (every check skipped or not run, or the selection "
+    "matched nothing): this run gives no verdict.\n",
+    "\nPartial verdict: %lld of the %lld requirements that apply at spec %s were "
+    "judged (a selection, or skipped checks).\n",
+    {"\n**Blocked:** ", ": each could not reach its own question because that "
+                        "requirement broke (it is charged there).\n"},
+    "\n**Note:** %s.\n",
+    {"\n## Baseline\n\nCompared ", ".\n\n", ""},
+    put_md_baseline_item,
+};
+
+static const struct run_notes html_notes = {
+    mx_put_xml,
+    "<p id=\"reason\">The run could not judge the server: %s</p>\n",
+    "<p id=\"reason\">%s: %s</p>\n",
+    "<p id=\"reason\">No check judged the server (every check skipped or not run, or "
+    "the selection matched nothing): this run gives no verdict.</p>\n",
+    "<p id=\"partial\">Partial verdict: %lld of the %lld requirements that apply at "
+    "spec %s were judged.</p>\n",
+    {"<p id=\"blocked\"><b>Blocked:</b> ", ".</p>\n"},
+    "<p id=\"tls\"><b>Note:</b> %s.</p>\n",
+    {"<section id=\"baseline\"><h2>Baseline</h2>\n<p>Compared ", ".</p>\n<ul>\n",
+     "</ul></section>\n"},
+    put_html_baseline_item,
+};
+
+static void put_run_notes(FILE *f, const json_t *results, const struct run_notes *n) {
+    const json_t *reqs = json_object_get(results, "requirements");
+
+    if (strcmp(str(results, "verdict"), "not judged") == 0 && n->not_judged)
+        mx_putf(f, n->put, n->not_judged, str(results, "reason"));
+    else if (*str(results, "reason"))
+        mx_putf(f, n->put, n->reason, str(results, "verdict"), str(results, "reason"));
+    if (num(results, "exit_status") == MX_EXIT_NO_CHECK_JUDGED &&
+        strcmp(str(results, "verdict"), "no check judged") == 0)
+        fputs(n->no_verdict, f);
+    if (json_is_true(json_object_get(results, "partial")))
+        mx_putf(f, n->put, n->partial, num(reqs, "judged"), num(reqs, "applicable"),
+                str(results, "spec_version"));
+    if (json_object_size(json_object_get(results, "blocked")) > 0) {
+        fputs(n->blocked[0], f);
+        put_blocked(f, results, n->put);
+        fputs(n->blocked[1], f);
+    }
+    if (tls_off(results))
+        mx_putf(f, n->put, n->tls, tls_note);
+    if (json_is_object(json_object_get(results, "baseline"))) {
+        fputs(n->baseline[0], f);
+        put_baseline_sentence(f, results, n->put);
+        fputs(n->baseline[1], f);
+        put_baseline_items(f, results, n->baseline_item);
+        fputs(n->baseline[2], f);
+    }
 }
 
 static const char *const totals_order[] = {"pass",  "fail",  "warn",    "skip",    "info",
@@ -671,28 +705,25 @@ static void put_md_spec_notes(FILE *f, const json_t *results) {
     index = notes_index(checks);
     fputs("\n## Spec version notes\n\n", f);
     if (json_array_size(index) == 0) {
-        fputs("The spec in `", f);
-        mx_put_md(f, str(results, "spec_dir"));
-        fputs("` has no `x-addedInMatrixVersion` or `x-changedInMatrixVersion` note on "
-              "the operations these checks exercise.\n",
-              f);
+        mx_putf(f, mx_put_md,
+                "The spec in `%s` has no `x-addedInMatrixVersion` or "
+                "`x-changedInMatrixVersion` note on the operations these checks "
+                "exercise.\n",
+                str(results, "spec_dir"));
         json_decref(index);
         return;
     }
-    fputs("From the `x-addedInMatrixVersion` and `x-changedInMatrixVersion` entries of "
-          "the spec in `",
-          f);
-    mx_put_md(f, str(results, "spec_dir"));
-    fputs("`: each note lists the requirements whose checks exercise that operation "
-          "(with the verdict when it is not pass).\n\n",
-          f);
+    mx_putf(f, mx_put_md,
+            "From the `x-addedInMatrixVersion` and `x-changedInMatrixVersion` entries of "
+            "the spec in `%s`: each note lists the requirements whose checks exercise "
+            "that operation (with the verdict when it is not pass).\n\n",
+            str(results, "spec_dir"));
     json_array_foreach(index, i, entry) {
         const json_t *note = json_object_get(entry, "note");
         list = json_object_get(entry, "checks");
         fprintf(f, "- **%s** `%s` %s: ", str(note, "version"), str(note, "operation"),
                 str(note, "kind"));
-        mx_put_md(f, str(note, "text"));
-        fputs(" Requirements:", f);
+        mx_putf(f, mx_put_md, "%s Requirements:", str(note, "text"));
         for (j = 0; j < json_array_size(list); j++) {
             const char *id = str(json_array_get(list, j), "id");
             enum mx_verdict v;
@@ -723,21 +754,13 @@ static void put_md_exploration(FILE *f, const json_t *ex) {
         fputs("no divergence from the model of a correct server.\n", f);
         return;
     }
-    fputs("diverged from the model, charged to `", f);
-    mx_put_md(f, str(div, "requirement"));
-    fputs("`. Minimal sequence:\n\n", f);
-    json_array_foreach(json_object_get(div, "minimal"), i, step) {
-        fprintf(f, "%lld. `", num(step, "n"));
-        mx_put_md(f, str(step, "request"));
-        fputs("`: expected ", f);
-        mx_put_md(f, str(step, "expected"));
-        fputs(", observed ", f);
-        mx_put_md(f, str(step, "observed"));
-        fputs("\n", f);
-    }
-    fputs("\nReplay: `", f);
-    mx_put_md(f, str(div, "replay"));
-    fputs("`\n", f);
+    mx_putf(f, mx_put_md,
+            "diverged from the model, charged to `%s`. Minimal sequence:\n\n",
+            str(div, "requirement"));
+    json_array_foreach(json_object_get(div, "minimal"), i, step)
+        mx_putf(f, mx_put_md, "%lld. `%s`: expected %s, observed %s\n", num(step, "n"),
+                str(step, "request"), str(step, "expected"), str(step, "observed"));
+    mx_putf(f, mx_put_md, "\nReplay: `%s`\n", str(div, "replay"));
 }
 
 int mx_report_write_summary(const json_t *results, FILE *f) {
@@ -749,12 +772,11 @@ int mx_report_write_summary(const json_t *results, FILE *f) {
 
     char *phrase = mx_verdict_phrase(results, true);
 
-    fputs("# Device management conformance: ", f);
-    mx_put_md(f, str(results, "target"));
+    mx_putf(f, mx_put_md, "# Device management conformance: %s", str(results, "target"));
     if (strcmp(str(results, "verdict"), "not judged") == 0) {
-        fprintf(f, "\n\n**NOT JUDGED** (exit %lld): the run could not judge the server: ",
-                num(results, "exit_status"));
-        mx_put_md(f, str(results, "reason"));
+        mx_putf(f, mx_put_md,
+                "\n\n**NOT JUDGED** (exit %lld): the run could not judge the server: %s",
+                num(results, "exit_status"), str(results, "reason"));
         fprintf(f, ". Spec %s, started %s.\n", str(results, "spec_version"),
                 str(results, "started"));
         if (tls_off(results))
@@ -780,40 +802,7 @@ int mx_report_write_summary(const json_t *results, FILE *f) {
     fprintf(f, ". Spec %s, strict %s, started %s, %.1f s.\n",
             str(results, "spec_version"), is_strict(results) ? "on" : "off",
             str(results, "started"), num(results, "duration_ms") / 1000.0);
-    if (*str(results, "reason")) {
-        fputs("\n", f);
-        mx_put_md(f, str(results, "verdict"));
-        fputs(": ", f);
-        mx_put_md(f, str(results, "reason"));
-        fputs("\n", f);
-    }
-    if (num(results, "exit_status") == MX_EXIT_NO_CHECK_JUDGED &&
-        strcmp(str(results, "verdict"), "no check judged") == 0)
-        fputs("\nNo check judged the server (every check skipped or not run, or the "
-              "selection matched nothing): this run gives no verdict.\n",
-              f);
-    if (json_is_true(json_object_get(results, "partial")))
-        fprintf(f,
-                "\nPartial verdict: %lld of the %lld requirements that apply at spec %s "
-                "were judged (a selection, or skipped checks).\n",
-                num(json_object_get(results, "requirements"), "judged"),
-                num(json_object_get(results, "requirements"), "applicable"),
-                str(results, "spec_version"));
-    if (json_object_size(json_object_get(results, "blocked")) > 0) {
-        fputs("\n**Blocked:** ", f);
-        put_blocked(f, results, mx_put_md);
-        fputs(": each could not reach its own question because that requirement broke "
-              "(it is charged there).\n",
-              f);
-    }
-    if (tls_off(results))
-        fprintf(f, "\n**Note:** %s.\n", tls_note);
-    if (json_is_object(json_object_get(results, "baseline"))) {
-        fputs("\n## Baseline\n\nCompared ", f);
-        put_baseline_sentence(f, results, mx_put_md);
-        fputs(".\n\n", f);
-        put_baseline_items(f, results, put_md_baseline_item);
-    }
+    put_run_notes(f, results, &md_notes);
 
     put_md_exploration(f, json_object_get(results, "exploration"));
     put_md_list(f, checks, MX_VERDICT_FAIL, "Failures");
@@ -950,14 +939,14 @@ static const char html_script[] =
 
 /* One note as text: "updateDevice changed in 1.17: ...". */
 static void put_html_note(FILE *f, const json_t *note) {
-    fputs("<code>", f);
-    mx_put_xml(f, str(note, "operation"));
-    fputs("</code> ", f);
-    mx_put_xml(f, str(note, "kind"));
-    fputs(" in ", f);
-    mx_put_xml(f, str(note, "version"));
-    fputs(": ", f);
-    mx_put_xml(f, str(note, "text"));
+    mx_putf(f, mx_put_xml, "<code>%s</code> %s in %s: %s", str(note, "operation"),
+            str(note, "kind"), str(note, "version"), str(note, "text"));
+}
+
+/* Whether two notes have the same version and kind (one badge). */
+static bool same_badge(const json_t *a, const json_t *b) {
+    return strcmp(str(a, "version"), str(b, "version")) == 0 &&
+           strcmp(str(a, "kind"), str(b, "kind")) == 0;
 }
 
 /* The check's spec version notes as badges, one per version and kind: the
@@ -969,32 +958,20 @@ static void put_html_note_badges(FILE *f, const json_t *check) {
 
     json_array_foreach(notes, i, note) {
         bool seen = false;
-        for (j = 0; j < i && !seen; j++) {
-            other = json_array_get(notes, j);
-            seen = strcmp(str(note, "version"), str(other, "version")) == 0 &&
-                   strcmp(str(note, "kind"), str(other, "kind")) == 0;
-        }
+        for (j = 0; j < i && !seen; j++)
+            seen = same_badge(note, json_array_get(notes, j));
         if (seen)
             continue;
         fputs("<details class=\"sn\"><summary title=\"", f);
         json_array_foreach(notes, j, other) {
-            if (strcmp(str(note, "version"), str(other, "version")) != 0 ||
-                strcmp(str(note, "kind"), str(other, "kind")) != 0)
-                continue;
-            if (j > i)
-                fputs("&#10;", f);
-            mx_put_xml(f, str(other, "operation"));
-            fputs(": ", f);
-            mx_put_xml(f, str(other, "text"));
+            if (same_badge(note, other))
+                mx_putf(f, mx_put_xml, j > i ? "&#10;%s: %s" : "%s: %s",
+                        str(other, "operation"), str(other, "text"));
         }
-        fputs("\">", f);
-        mx_put_xml(f, str(note, "version"));
-        fputc(' ', f);
-        mx_put_xml(f, str(note, "kind"));
-        fputs("</summary>", f);
+        mx_putf(f, mx_put_xml, "\">%s %s</summary>", str(note, "version"),
+                str(note, "kind"));
         json_array_foreach(notes, j, other) {
-            if (strcmp(str(note, "version"), str(other, "version")) != 0 ||
-                strcmp(str(note, "kind"), str(other, "kind")) != 0)
+            if (!same_badge(note, other))
                 continue;
             fputs("<div>", f);
             put_html_note(f, other);
@@ -1037,11 +1014,8 @@ static void put_html_spec_notes(FILE *f, const json_t *results) {
             if (!first_with_id(list, j))
                 continue;
             v = worst_for_id(list, str(check, "id"));
-            fprintf(f, "<a class=\"cell v-%s\" href=\"#t-", mx_verdict_name(v));
-            mx_put_xml(f, str(check, "test"));
-            fputs("\">", f);
-            mx_put_xml(f, str(check, "id"));
-            fputs("</a> ", f);
+            mx_putf(f, mx_put_xml, "<a class=\"cell v-%s\" href=\"#t-%s\">%s</a> ",
+                    mx_verdict_name(v), str(check, "test"), str(check, "id"));
         }
         fputs("</li>\n", f);
     }
@@ -1056,36 +1030,33 @@ static void put_html_transcript(FILE *f, const json_t *check) {
     if (n == 0)
         return;
     text = transcript_text(check);
-    fprintf(f, "<details><summary>Transcript (%zu exchange%s)</summary><pre>", n,
-            n == 1 ? "" : "s");
-    mx_put_xml(f, text ? text : "");
+    mx_putf(f, mx_put_xml,
+            "<details><summary>Transcript (%zu exchange%s)</summary><pre>%s", n,
+            n == 1 ? "" : "s", text);
     fputs("</pre></details>\n", f);
     free(text);
+}
+
+/* " spec" linked to the check's place in the spec, when it has one. */
+static void put_html_spec_link(FILE *f, const json_t *check) {
+    if (*str(check, "link"))
+        mx_putf(f, mx_put_xml, " <a class=\"spec\" href=\"%s\">spec</a>",
+                str(check, "link"));
 }
 
 static void put_html_check_details(FILE *f, const json_t *check, bool open) {
     size_t j;
     json_t *o;
 
-    fprintf(f, "<details%s><summary><span class=\"cell v-%s\">%s</span> <code>",
+    fprintf(f, "<details%s><summary><span class=\"cell v-%s\">%s</span> ",
             open ? " open" : "", str(check, "verdict"), str(check, "verdict"));
-    mx_put_xml(f, str(check, "id"));
-    fputs("</code> — <code>", f);
-    mx_put_xml(f, str(check, "test"));
-    fputs("</code> — ", f);
-    if (*str(check, "baseline")) {
-        fputs("<em>", f);
-        mx_put_xml(f, str(check, "baseline"));
-        fputs(" (baseline)</em> — ", f);
-    }
+    mx_putf(f, mx_put_xml, "<code>%s</code> — <code>%s</code> — ", str(check, "id"),
+            str(check, "test"));
+    if (*str(check, "baseline"))
+        mx_putf(f, mx_put_xml, "<em>%s (baseline)</em> — ", str(check, "baseline"));
     put_first_line(f, check, mx_put_xml);
-    fputs("</summary>\n<p>", f);
-    mx_put_xml(f, str(check, "description"));
-    if (*str(check, "link")) {
-        fputs(" <a class=\"spec\" href=\"", f);
-        mx_put_xml(f, str(check, "link"));
-        fputs("\">spec</a>", f);
-    }
+    mx_putf(f, mx_put_xml, "</summary>\n<p>%s", str(check, "description"));
+    put_html_spec_link(f, check);
     fputs("</p>\n", f);
     if (json_array_size(json_object_get(check, "spec_notes")) > 0) {
         fputs("<ul class=\"spec-notes\">", f);
@@ -1098,17 +1069,12 @@ static void put_html_check_details(FILE *f, const json_t *check, bool open) {
     }
     if (json_array_size(json_object_get(check, "messages")) > 0) {
         fputs("<pre>", f);
-        json_array_foreach(json_object_get(check, "messages"), j, o) {
-            mx_put_xml(f, json_string_value(o));
-            fputc('\n', f);
-        }
+        json_array_foreach(json_object_get(check, "messages"), j, o)
+            mx_putf(f, mx_put_xml, "%s\n", json_string_value(o));
         fputs("</pre>\n", f);
     }
-    json_array_foreach(json_object_get(check, "observations"), j, o) {
-        fputs("<p>Observed: ", f);
-        mx_put_xml(f, json_string_value(o));
-        fputs("</p>\n", f);
-    }
+    json_array_foreach(json_object_get(check, "observations"), j, o)
+        mx_putf(f, mx_put_xml, "<p>Observed: %s</p>\n", json_string_value(o));
     put_html_transcript(f, check);
     fputs("</details>\n", f);
 }
@@ -1131,9 +1097,8 @@ static void put_html_matrix(FILE *f, const json_t *checks) {
         const char *anchor = NULL;
 
         if (!group || strcmp(group, req->group) != 0) {
-            fprintf(f, "%s<h3>", group ? "</div>\n" : "");
-            mx_put_xml(f, req->group);
-            fputs("</h3>\n<div class=\"matrix\">", f);
+            fputs(group ? "</div>\n" : "", f);
+            mx_putf(f, mx_put_xml, "<h3>%s</h3>\n<div class=\"matrix\">", req->group);
             group = req->group;
         }
         json_array_foreach(checks, c, check) {
@@ -1148,17 +1113,11 @@ static void put_html_matrix(FILE *f, const json_t *checks) {
         }
         fprintf(f, "<a class=\"cell v-%s\" ",
                 worst < 0 ? "none" : mx_verdict_name((enum mx_verdict)worst));
-        if (anchor) {
-            fputs("href=\"#t-", f);
-            mx_put_xml(f, anchor);
-            fputs("\" ", f);
-        }
-        fprintf(f, "title=\"%s %s: ", mx_level_name(req->level),
-                worst < 0 ? "no check" : mx_verdict_name((enum mx_verdict)worst));
-        mx_put_xml(f, req->rule);
-        fputs("\">", f);
-        mx_put_xml(f, req->id);
-        fputs("</a>", f);
+        if (anchor)
+            mx_putf(f, mx_put_xml, "href=\"#t-%s\" ", anchor);
+        mx_putf(f, mx_put_xml, "title=\"%s %s: %s\">%s</a>", mx_level_name(req->level),
+                worst < 0 ? "no check" : mx_verdict_name((enum mx_verdict)worst),
+                req->rule, req->id);
     }
     if (group)
         fputs("</div>\n", f);
@@ -1174,12 +1133,11 @@ int mx_report_write_html(const json_t *results, FILE *f) {
     json_t *check, *o;
 
     fputs(html_head, f);
-    fputs("<h1>Device management conformance</h1>\n<p>Target <code>", f);
-    mx_put_xml(f, str(results, "target"));
-    fputs("</code>, spec ", f);
-    mx_put_xml(f, str(results, "spec_version"));
-    fprintf(f, ", strict %s, started ", is_strict(results) ? "on" : "off");
-    mx_put_xml(f, str(results, "started"));
+    mx_putf(f, mx_put_xml,
+            "<h1>Device management conformance</h1>\n<p>Target <code>%s</code>, spec %s, "
+            "strict %s, started %s",
+            str(results, "target"), str(results, "spec_version"),
+            is_strict(results) ? "on" : "off", str(results, "started"));
     fprintf(f, ", %.1f s.</p>\n", num(results, "duration_ms") / 1000.0);
     {
         char *phrase = mx_verdict_phrase(results, true);
@@ -1190,46 +1148,7 @@ int mx_report_write_html(const json_t *results, FILE *f) {
         fprintf(f, " (exit %lld)</p>\n", num(results, "exit_status"));
         free(phrase);
     }
-    if (strcmp(str(results, "verdict"), "not judged") == 0) {
-        fputs("<p id=\"reason\">The run could not judge the server: ", f);
-        mx_put_xml(f, str(results, "reason"));
-        fputs("</p>\n", f);
-    } else if (*str(results, "reason")) {
-        fputs("<p id=\"reason\">", f);
-        mx_put_xml(f, str(results, "verdict"));
-        fputs(": ", f);
-        mx_put_xml(f, str(results, "reason"));
-        fputs("</p>\n", f);
-    }
-    if (num(results, "exit_status") == MX_EXIT_NO_CHECK_JUDGED &&
-        strcmp(str(results, "verdict"), "no check judged") == 0)
-        fputs("<p id=\"reason\">No check judged the server (every check skipped or not "
-              "run, or the selection matched nothing): this run gives no verdict.</p>\n",
-              f);
-    if (json_is_true(json_object_get(results, "partial")))
-        fprintf(f,
-                "<p id=\"partial\">Partial verdict: %lld of the %lld requirements that "
-                "apply at spec %s were judged.</p>\n",
-                num(json_object_get(results, "requirements"), "judged"),
-                num(json_object_get(results, "requirements"), "applicable"),
-                str(results, "spec_version"));
-    if (json_object_size(json_object_get(results, "blocked")) > 0) {
-        fputs("<p id=\"blocked\"><b>Blocked:</b> ", f);
-        put_blocked(f, results, mx_put_xml);
-        fputs(".</p>\n", f);
-    }
-    if (tls_off(results)) {
-        fputs("<p id=\"tls\"><b>Note:</b> ", f);
-        mx_put_xml(f, tls_note);
-        fputs(".</p>\n", f);
-    }
-    if (json_is_object(json_object_get(results, "baseline"))) {
-        fputs("<section id=\"baseline\"><h2>Baseline</h2>\n<p>Compared ", f);
-        put_baseline_sentence(f, results, mx_put_xml);
-        fputs(".</p>\n<ul>\n", f);
-        put_baseline_items(f, results, put_html_baseline_item);
-        fputs("</ul></section>\n", f);
-    }
+    put_run_notes(f, results, &html_notes);
     fputs("<ul id=\"totals\">", f);
     for (i = 0; totals_order[i]; i++)
         fprintf(f,
@@ -1259,29 +1178,18 @@ int mx_report_write_html(const json_t *results, FILE *f) {
           f);
     json_array_foreach(checks, i, check) {
         const char *v = str(check, "verdict");
-        fputs("<tr id=\"t-", f);
-        mx_put_xml(f, str(check, "test"));
-        fprintf(f,
-                "\" data-v=\"%s\"><td><span class=\"cell v-%s\">%s</span></td><td><code>",
-                v, v, v);
-        mx_put_xml(f, str(check, "id"));
-        fputs("</code>", f);
-        if (*str(check, "link")) {
-            fputs(" <a class=\"spec\" href=\"", f);
-            mx_put_xml(f, str(check, "link"));
-            fputs("\">spec</a>", f);
-        }
+        mx_putf(f, mx_put_xml, "<tr id=\"t-%s\" ", str(check, "test"));
+        fprintf(f, "data-v=\"%s\"><td><span class=\"cell v-%s\">%s</span></td>", v, v, v);
+        mx_putf(f, mx_put_xml, "<td><code>%s</code>", str(check, "id"));
+        put_html_spec_link(f, check);
         put_html_note_badges(f, check);
-        fprintf(f, "</td><td>%s</td><td><code>", str(check, "level"));
-        mx_put_xml(f, test_name(check));
-        fprintf(f, "</code></td><td class=\"num\">%lld</td><td>",
-                num(check, "duration_ms"));
+        fprintf(f, "</td><td>%s</td>", str(check, "level"));
+        mx_putf(f, mx_put_xml, "<td><code>%s</code></td><td class=\"num\">%lld</td><td>",
+                test_name(check), num(check, "duration_ms"));
         if (json_is_string(json_object_get(check, "reason")))
             mx_put_xml(f, str(check, "reason"));
-        json_array_foreach(json_object_get(check, "observations"), j, o) {
-            fputs(j ? "<br>" : "", f);
-            mx_put_xml(f, json_string_value(o));
-        }
+        json_array_foreach(json_object_get(check, "observations"), j, o)
+            mx_putf(f, mx_put_xml, j ? "<br>%s" : "%s", json_string_value(o));
         if (strcmp(v, "info") != 0 && strcmp(v, "skip") != 0 && strcmp(v, "pass") != 0 &&
             strcmp(v, "blocked") != 0 && strcmp(v, "not_run") != 0) {
             fputs(" ", f);

@@ -33,6 +33,11 @@ static const struct mx_resp *as_put(const struct mx_user *u, const char *id,
     return mx_as_send("PUT", mx_path(MX_V3 "/devices/%s", id), u, NULL, body);
 }
 
+/* GET /devices/{id} by the application service acting as u. */
+static const struct mx_resp *as_get(const struct mx_user *u, const char *id) {
+    return mx_as_send("GET", mx_path(MX_V3 "/devices/%s", id), u, NULL, NULL);
+}
+
 /* GET /devices/{id} of a device the listing shows under exactly id: reading
  * a device back is GET-OK's rule, so a wrong answer is charged there; the
  * checks here are about what the application service created. */
@@ -63,16 +68,13 @@ Test(asc, ASC_CREATE,
  * that is created; the server does not pick an ID of its own. */
 Test(asc, ASC_EXACT_ID,
      .description = "The created device has exactly the requested ID") {
-    const struct mx_user *u;
     const char *id = mx_unique("ASDEV");
-    const struct mx_resp *r;
+    const struct mx_user *u = mx_as_user_with_device(id, "mxdev asc exact");
 
-    u = mx_as_user_with_device(id, "mxdev asc exact");
     mx_expect_that(mx_list_holds(u, id, NULL), NULL,
                    "GET /devices of %s does not list the requested device ID %s",
                    u->user_id, id);
-    r = mx_as_send("GET", mx_path(MX_V3 "/devices/%s", id), u, NULL, NULL);
-    expect_read_back(r, id);
+    expect_read_back(as_get(u, id), id);
 }
 
 /* spec: v1.17 #get_matrixclientv3devices and #get_matrixclientv3devicesdeviceid:
@@ -81,15 +83,13 @@ Test(asc, ASC_VISIBLE,
      .description = "A device created by the application service shows "
                     "in the user's GET /devices and GET /devices/{id} "
                     "with its display name") {
-    const struct mx_user *u;
     const char *id = mx_unique("ASDEV");
     const char *name = mx_unique("mxdev asc visible ");
     const char *listed_name = NULL;
+    const struct mx_user *u = mx_as_user_with_device(id, name);
     const struct mx_resp *r;
-    bool found;
+    bool found = mx_list_holds(u, id, &listed_name);
 
-    u = mx_as_user_with_device(id, name);
-    found = mx_list_holds(u, id, &listed_name);
     mx_expect_that(found, NULL,
                    "device %s is not in GET /devices of %s after its creation", id,
                    u->user_id);
@@ -97,7 +97,7 @@ Test(asc, ASC_VISIBLE,
         mx_expect_that(listed_name != NULL && strcmp(listed_name, name) == 0, NULL,
                        "GET /devices lists %s with display_name \"%s\", expected \"%s\"",
                        id, listed_name != NULL ? listed_name : "(none)", name);
-    r = mx_as_send("GET", mx_path(MX_V3 "/devices/%s", id), u, NULL, NULL);
+    r = as_get(u, id);
     expect_read_back(r, id);
     mx_expect_member(r, "display_name", name, NULL);
 }
@@ -107,15 +107,13 @@ Test(asc, ASC_VISIBLE,
 Test(asc, ASC_UPDATE,
      .description = "The same PUT again with a new name gets 200 (not "
                     "201) and updates the name") {
-    const struct mx_user *u;
     const char *id = mx_unique("ASDEV");
     const char *name = mx_unique("mxdev asc renamed ");
-    const struct mx_resp *r;
+    const struct mx_user *u = mx_as_user_with_device(id, "mxdev asc first name");
+    const struct mx_resp *r = as_put(u, id, name);
 
-    u = mx_as_user_with_device(id, "mxdev asc first name");
-    r = as_put(u, id, name);
     mx_assert_status(r, 200);
-    r = mx_as_send("GET", mx_path(MX_V3 "/devices/%s", id), u, NULL, NULL);
+    r = as_get(u, id);
     mx_assert_status(r, 200);
     mx_expect_member(r, "display_name", name, NULL);
 }
@@ -171,12 +169,11 @@ Test(asc, ASC_OUTSIDE,
 Test(asc, ASC_MASQUERADE,
      .description = "After creation, requests asserting the user and "
                     "the new device_id act as that device") {
-    const struct mx_user *u;
     const char *id = mx_unique("ASDEV");
-    const struct mx_resp *r;
+    const struct mx_user *u = mx_as_user_with_device(id, "mxdev asc masquerade");
+    const struct mx_resp *r =
+        mx_as_send("GET", mx_path(MX_V3 "/account/whoami"), u, id, NULL);
 
-    u = mx_as_user_with_device(id, "mxdev asc masquerade");
-    r = mx_as_send("GET", mx_path(MX_V3 "/account/whoami"), u, id, NULL);
     mx_assert_status(r, 200);
     mx_expect_member(r, "user_id", u->user_id, NULL);
     mx_expect_member(r, "device_id", id, NULL);
@@ -223,7 +220,7 @@ Test(asc, ASC_BEFORE,
     r = as_put(u, id, "mxdev asc before");
     status = r->status;
     errcode = mx_errcode(r);
-    r = mx_as_send("GET", mx_path(MX_V3 "/devices/%s", id), u, NULL, NULL);
+    r = as_get(u, id);
     mx_observe("application service PUT /devices/{unknown} answered %ld%s%s; afterwards "
                "GET /devices/{id} answered %ld (device %s)",
                status, errcode != NULL ? " " : "", errcode != NULL ? errcode : "",

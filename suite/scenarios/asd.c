@@ -32,13 +32,10 @@ Test(asd, ASD_DELETE,
      .description = "The application service deletes a namespace user's "
                     "device with DELETE /devices/{id} and no auth: 200, "
                     "the device is gone") {
-    const struct mx_user *u;
     const char *id = mx_unique("ASDEV");
-    const struct mx_resp *r;
-    json_t *body = mx_arena_keep_json(json_object());
+    const struct mx_user *u = mx_as_user_with_device(id, "mxdev asd delete");
+    const struct mx_resp *r = mx_as_delete_device(u, id);
 
-    u = mx_as_user_with_device(id, "mxdev asd delete");
-    r = mx_as_send("DELETE", mx_path(MX_V3 "/devices/%s", id), u, NULL, body);
     mx_assert_status(r, 200);
     mx_expect_device_gone(u, id, AS_DELETION);
 }
@@ -49,14 +46,13 @@ Test(asd, ASD_BULK,
      .description = "The application service deletes devices with POST "
                     "/delete_devices and no auth: 200, the devices are "
                     "gone") {
-    const struct mx_user *u;
     const char *a = mx_unique("ASDEV");
     const char *b = mx_unique("ASDEV");
     const char *keep = mx_unique("ASDEV");
-    const struct mx_resp *r;
     json_t *body = mx_arena_keep_json(json_pack("{s:[ss]}", "devices", a, b));
+    const struct mx_user *u = mx_as_user_with_device(a, "mxdev asd bulk a");
+    const struct mx_resp *r;
 
-    u = mx_as_user_with_device(a, "mxdev asd bulk a");
     mx_as_put_device(u, b, "mxdev asd bulk b");
     mx_as_put_device(u, keep, "mxdev asd bulk keep");
     r = mx_as_send("POST", mx_path(MX_V3 "/delete_devices"), u, NULL, body);
@@ -83,19 +79,17 @@ Test(asd, ASD_GONE,
      .description = "After the application service deleted a device, "
                     "requests asserting that device_id get 400 "
                     "M_UNKNOWN_DEVICE") {
-    const struct mx_user *u;
     const char *id = mx_unique("ASDEV");
+    const struct mx_user *u = mx_as_user_with_device(id, "mxdev asd gone");
     const struct mx_resp *r;
-    json_t *body = mx_arena_keep_json(json_object());
 
-    u = mx_as_user_with_device(id, "mxdev asd gone");
     /* Preconditions: the device could be asserted while it existed, and the
      * application service could delete it. */
     r = mx_as_send("GET", mx_path(MX_V3 "/account/whoami"), u, id, NULL);
     if (r->status != 200)
         mx_block(r, "ASC-MASQUERADE", "the application service cannot assert device %s",
                  id);
-    r = mx_as_send("DELETE", mx_path(MX_V3 "/devices/%s", id), u, NULL, body);
+    r = mx_as_delete_device(u, id);
     if (r->status != 200)
         mx_block(r, "ASD-DELETE", "the application service cannot delete device %s", id);
     r = mx_as_send("GET", mx_path(MX_V3 "/account/whoami"), u, id, NULL);

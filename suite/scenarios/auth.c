@@ -125,16 +125,33 @@ static void expect_accepted(const struct endpoint *ep, const struct mx_resp *r,
                    ep->label, how, r->status, mx_errcode(r) ? mx_errcode(r) : "none");
 }
 
+/* In a fresh context (context_new(new_name)), calls every endpoint with the
+ * owner's token (own_token), or token, or none, sent token_in: each answer
+ * must be refused with 401 code, or accepted when code is NULL. why finishes
+ * the failure messages. Returns the context. */
+static struct context call_each(const char *new_name, bool own_token, const char *token,
+                                enum mx_token_in token_in, const char *code,
+                                const char *why) {
+    struct context ctx = context_new(new_name);
+
+    for (size_t i = 0; i < N_ENDPOINTS; i++) {
+        const struct mx_resp *r =
+            call(&endpoints[i], &ctx, own_token ? ctx.owner : NULL, token, token_in);
+        if (code != NULL)
+            expect_refused(&endpoints[i], r, code, why);
+        else
+            expect_accepted(&endpoints[i], r, why);
+    }
+    return ctx;
+}
+
 /* spec: v1.17 #using-access-tokens -- a request without an access token to an
  * endpoint that needs one: 401 M_MISSING_TOKEN. */
 Test(auth, AUTH_MISSING,
      .description = "Without an access token every device endpoint answers 401 "
                     "M_MISSING_TOKEN.") {
-    struct context ctx = context_new("mxdev auth missing");
-    for (size_t i = 0; i < N_ENDPOINTS; i++) {
-        const struct mx_resp *r = call(&endpoints[i], &ctx, NULL, NULL, MX_TOKEN_HEADER);
-        expect_refused(&endpoints[i], r, "M_MISSING_TOKEN", "without a token");
-    }
+    call_each("mxdev auth missing", false, NULL, MX_TOKEN_HEADER, "M_MISSING_TOKEN",
+              "without a token");
 }
 
 /* spec: v1.17 #using-access-tokens -- a token the server does not know:
@@ -142,13 +159,10 @@ Test(auth, AUTH_MISSING,
 Test(auth, AUTH_UNKNOWN,
      .description = "A token that was never issued gets 401 M_UNKNOWN_TOKEN on every "
                     "device endpoint.") {
-    struct context ctx = context_new("mxdev auth unknown");
     char token[256];
     snprintf(token, sizeof token, "mxdev_never_issued_%s", mx_unique("tok"));
-    for (size_t i = 0; i < N_ENDPOINTS; i++) {
-        const struct mx_resp *r = call(&endpoints[i], &ctx, NULL, token, MX_TOKEN_HEADER);
-        expect_refused(&endpoints[i], r, "M_UNKNOWN_TOKEN", "with a never-issued token");
-    }
+    call_each("mxdev auth unknown", false, token, MX_TOKEN_HEADER, "M_UNKNOWN_TOKEN",
+              "with a never-issued token");
 }
 
 /* spec: v1.17 #using-access-tokens -- the Authorization: Bearer header is the
@@ -156,12 +170,8 @@ Test(auth, AUTH_UNKNOWN,
 Test(auth, AUTH_HEADER,
      .description = "An access token in the Authorization: Bearer header is accepted by "
                     "every device endpoint.") {
-    struct context ctx = context_new("mxdev auth header");
-    for (size_t i = 0; i < N_ENDPOINTS; i++) {
-        const struct mx_resp *r =
-            call(&endpoints[i], &ctx, ctx.owner, NULL, MX_TOKEN_HEADER);
-        expect_accepted(&endpoints[i], r, "in the Authorization header");
-    }
+    call_each("mxdev auth header", true, NULL, MX_TOKEN_HEADER, NULL,
+              "in the Authorization header");
 }
 
 /* spec: v1.17 #using-access-tokens -- the access_token query parameter is
@@ -169,12 +179,8 @@ Test(auth, AUTH_HEADER,
 Test(auth, AUTH_QUERY,
      .description = "An access token in the access_token query parameter is accepted by "
                     "every device endpoint.") {
-    struct context ctx = context_new("mxdev auth query");
-    for (size_t i = 0; i < N_ENDPOINTS; i++) {
-        const struct mx_resp *r =
-            call(&endpoints[i], &ctx, ctx.owner, NULL, MX_TOKEN_QUERY);
-        expect_accepted(&endpoints[i], r, "in the access_token query parameter");
-    }
+    call_each("mxdev auth query", true, NULL, MX_TOKEN_QUERY, NULL,
+              "in the access_token query parameter");
 }
 
 /* spec: main (1.20 here) #using-access-tokens -- query-string tokens were
@@ -183,13 +189,9 @@ Test(auth, AUTH_QUERY_REMOVED,
      .description =
          "A token only in the query string is not used: 401 M_MISSING_TOKEN on "
          "every device endpoint.") {
-    struct context ctx = context_new("mxdev query token used");
-    for (size_t i = 0; i < N_ENDPOINTS; i++) {
-        const struct mx_resp *r =
-            call(&endpoints[i], &ctx, ctx.owner, NULL, MX_TOKEN_QUERY);
-        expect_refused(&endpoints[i], r, "M_MISSING_TOKEN",
-                       "with the token only in the query string");
-    }
+    struct context ctx =
+        call_each("mxdev query token used", true, NULL, MX_TOKEN_QUERY, "M_MISSING_TOKEN",
+                  "with the token only in the query string");
     /* The refused PUT must not have renamed the device either. */
     const struct mx_resp *r =
         MX_SEND(.method = "GET",

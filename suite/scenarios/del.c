@@ -29,6 +29,12 @@ static void expect_alive(const struct mx_user *dev) {
 
 /* Status of a request whose outcome is not the point of the check: any
  * client error or 200 is acceptable, a server error or no answer is not. */
+/* POST /delete_devices {"devices": ids} as u, with UIA. */
+static const struct mx_resp *delete_devices(const struct mx_user *u, json_t *ids) {
+    return mx_send_uia(u, "POST", mx_path(MX_V3 "/delete_devices"),
+                       mx_arena_keep_json(json_pack("{s:O}", "devices", ids)), NULL);
+}
+
 static void expect_handled(const struct mx_resp *r) {
     mx_expect_that(r->status == 200 || (r->status >= 400 && r->status < 500), r,
                    "expected 200 or a 4xx refusal");
@@ -95,14 +101,9 @@ Test(del, DEL_OTHER_USER,
 Test(del, BULK_DELETE,
      .description = "POST /delete_devices with two own device IDs and "
                     "UIA gets 200 and both devices are gone") {
-    const struct mx_user *alice;
-    const struct mx_user *d1;
-    const struct mx_user *d2;
-    json_t *ids = NULL;
+    const struct mx_user *alice, *d1, *d2;
+    json_t *ids = mx_user_and_two_devices(&alice, &d1, &d2);
 
-    d1 = mx_user_and_device(&alice);
-    d2 = mx_login(alice, NULL, NULL);
-    ids = mx_arena_keep_json(json_pack("[ss]", d1->device_id, d2->device_id));
     mx_delete_devices_uia(alice, ids);
     mx_expect_device_gone(alice, d1->device_id, "the deletion");
     mx_expect_device_gone(alice, d2->device_id, "the deletion");
@@ -114,18 +115,12 @@ Test(del, BULK_DELETE,
 Test(del, BULK_IDEMPOTENT,
      .description = "Repeating a successful POST /delete_devices "
                     "gets 200") {
+    const struct mx_user *alice, *d1, *d2;
+    json_t *ids = mx_user_and_two_devices(&alice, &d1, &d2);
     const struct mx_resp *r;
-    const struct mx_user *alice;
-    const struct mx_user *d1;
-    const struct mx_user *d2;
-    json_t *ids = NULL;
 
-    d1 = mx_user_and_device(&alice);
-    d2 = mx_login(alice, NULL, NULL);
-    ids = mx_arena_keep_json(json_pack("[ss]", d1->device_id, d2->device_id));
     mx_delete_devices_uia(alice, ids);
-    r = mx_send_uia(alice, "POST", mx_path(MX_V3 "/delete_devices"),
-                    mx_arena_keep_json(json_pack("{s:O}", "devices", ids)), NULL);
+    r = delete_devices(alice, ids);
     mx_assert_status(r, 200);
     expect_alive(alice);
 }
@@ -151,8 +146,7 @@ Test(del, BULK_MIXED,
                                             mx_login(alice, NULL, NULL)->device_id)));
     ids = mx_arena_keep_json(
         json_pack("[sss]", mx_unique("NEVER"), dev->device_id, keep_out->device_id));
-    r = mx_send_uia(alice, "POST", mx_path(MX_V3 "/delete_devices"),
-                    mx_arena_keep_json(json_pack("{s:O}", "devices", ids)), NULL);
+    r = delete_devices(alice, ids);
     mx_assert_status(r, 200);
     mx_expect_device_gone(alice, dev->device_id, "the deletion");
     expect_alive(alice);

@@ -66,32 +66,48 @@ static void expect_name_kept(const struct mx_user *as, const char *device_id,
                    now ? "\"" : "", now ? now : "none", now ? "\"" : "");
 }
 
+/* A fresh user's new device named name, and the request shapes of its
+ * PUT /devices/{id}: what the checks over every shape start from. */
+struct own_device {
+    const struct mx_user *u;
+    const struct mx_user *d;
+    const char *path;             /* /devices/{d's id} */
+    const struct mx_variants *vs; /* of PUT path */
+};
+
+static struct own_device own_device(const char *name) {
+    struct own_device o;
+
+    o.u = mx_user_new();
+    o.d = mx_login(o.u, NULL, name);
+    o.path = mx_path(MX_V3 "/devices/%s", o.d->device_id);
+    o.vs = mx_request_variants(
+        "PUT", o.path, mx_arena_keep_json(json_pack("{s:s}", "display_name", "x")), NULL);
+    return o;
+}
+
 /* spec: v1.17 #put_matrixclientv3devicesdeviceid -- 200 "The device was
  * successfully updated", with a JSON object; the new name is what GET shows. */
 Test(put, PUT_UPDATE,
      .description = "PUT {\"display_name\": x} on an own device answers 200 with a JSON "
                     "object, and a following GET shows x (every valid request shape "
                     "with display_name).") {
-    const struct mx_user *u = mx_user_new();
-    const struct mx_user *d = mx_login(u, NULL, "mxdev before update");
-    const char *path = mx_path(MX_V3 "/devices/%s", d->device_id);
-    const struct mx_variants *vs = mx_request_variants(
-        "PUT", path, mx_arena_keep_json(json_pack("{s:s}", "display_name", "x")), NULL);
+    struct own_device o = own_device("mxdev before update");
     size_t judged = 0;
 
-    for (size_t i = 0; i < vs->n; i++) {
-        const struct mx_variant *v = &vs->v[i];
+    for (size_t i = 0; i < o.vs->n; i++) {
+        const struct mx_variant *v = &o.vs->v[i];
         if (!v->valid || !mx_variant_has(v, "display_name"))
             continue;
         const char *name = mx_arena_printf("mxdev after update %zu", i);
         json_t *body = mx_arena_keep_json(json_deep_copy(v->body));
         json_object_set_new(body, "display_name", json_string(name));
         const struct mx_resp *r =
-            MX_SEND(.method = "PUT", .path = path, .as = u, .body = body);
+            MX_SEND(.method = "PUT", .path = o.path, .as = o.u, .body = body);
         mx_expect_that(r->status == 200, r, "variant %s: expected 200", v->label);
         if (r->status == 200)
             expect_name(
-                u, d->device_id, name,
+                o.u, o.d->device_id, name,
                 mx_arena_printf("variant %s: after a 200 PUT the name", v->label));
         judged++;
     }
@@ -104,23 +120,19 @@ Test(put, PUT_UPDATE,
 Test(put, PUT_EMPTY,
      .description = "PUT {} on an own device answers 200 and leaves the display name "
                     "unchanged.") {
-    const struct mx_user *u = mx_user_new();
-    const struct mx_user *d = mx_login(u, NULL, "mxdev kept name");
-    const char *before = name_now(u, d->device_id);
-    const char *path = mx_path(MX_V3 "/devices/%s", d->device_id);
-    const struct mx_variants *vs = mx_request_variants(
-        "PUT", path, mx_arena_keep_json(json_pack("{s:s}", "display_name", "x")), NULL);
+    struct own_device o = own_device("mxdev kept name");
+    const char *before = name_now(o.u, o.d->device_id);
     size_t judged = 0;
 
     /* Every valid shape without display_name: {} and its unknown-field twin. */
-    for (size_t i = 0; i < vs->n; i++) {
-        const struct mx_variant *v = &vs->v[i];
+    for (size_t i = 0; i < o.vs->n; i++) {
+        const struct mx_variant *v = &o.vs->v[i];
         if (!v->valid || mx_variant_has(v, "display_name"))
             continue;
         const struct mx_resp *r =
-            MX_SEND(.method = "PUT", .path = path, .as = u, .body = v->body);
+            MX_SEND(.method = "PUT", .path = o.path, .as = o.u, .body = v->body);
         mx_expect_that(r->status == 200, r, "variant %s: expected 200", v->label);
-        expect_name_kept(u, d->device_id, before,
+        expect_name_kept(o.u, o.d->device_id, before,
                          mx_arena_printf("variant %s: the name must be kept", v->label));
         judged++;
     }

@@ -175,15 +175,9 @@ Test(tok, TOK_SELF,
 Test(tok, TOK_BULK,
      .description = "Every device deleted through POST /delete_devices "
                     "loses its token") {
-    const struct mx_user *alice;
-    const struct mx_user *d1;
-    const struct mx_user *d2;
-    json_t *ids = NULL;
+    const struct mx_user *alice, *d1, *d2;
 
-    d1 = mx_user_and_device(&alice);
-    d2 = mx_login(alice, NULL, NULL);
-    ids = mx_arena_keep_json(json_pack("[ss]", d1->device_id, d2->device_id));
-    mx_delete_devices_uia(alice, ids);
+    mx_delete_devices_uia(alice, mx_user_and_two_devices(&alice, &d1, &d2));
     expect_token_dead(d1);
     expect_token_dead(d2);
     mx_expect_token_alive(alice, NOT_DELETED);
@@ -198,7 +192,6 @@ Test(tok, TOK_AS_DELETE,
     const struct mx_user *d;
     const char *why = NULL;
     const struct mx_resp *r;
-    json_t *body = mx_arena_keep_json(json_object());
 
     mx_require_appservice();
     u = mx_as_user_new();
@@ -207,7 +200,7 @@ Test(tok, TOK_AS_DELETE,
         mx_skip(why != NULL ? why : "the server gives namespace users no token");
     /* Precondition: the token works before the deletion. */
     mx_expect_token_alive(d, NOT_DELETED);
-    r = mx_as_send("DELETE", mx_path(MX_V3 "/devices/%s", d->device_id), u, NULL, body);
+    r = mx_as_delete_device(u, d->device_id);
     if (r->status != 200)
         mx_block(r, "ASD-DELETE", "the application service cannot delete device %s",
                  d->device_id);

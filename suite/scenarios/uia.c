@@ -71,6 +71,26 @@ static const struct mx_resp *open_challenge(enum del_endpoint ep, const struct m
     return r;
 }
 
+/* A fresh user (*owner) with a second device (*victim), and the opening
+ * UIA 401 of that device's deletion through ep (open_challenge). */
+static const struct mx_resp *challenge_for_new_device(enum del_endpoint ep,
+                                                      const struct mx_user **owner,
+                                                      const struct mx_user **victim) {
+    *victim = mx_user_and_device(owner);
+    return open_challenge(ep, *owner, (*victim)->device_id);
+}
+
+/* The deletion of device_id by u again, with the m.login.password stage of
+ * who and password in session. */
+static const struct mx_resp *
+delete_with_password(enum del_endpoint ep, const struct mx_user *u, const char *device_id,
+                     const struct mx_user *who, const char *password,
+                     const char *session) {
+    json_t *auth = mx_arena_keep_json(mx_auth_password(who, password, session));
+
+    return send_delete(ep, u, device_id, auth);
+}
+
 /* The refused deletion left the victim alone: still there for its owner,
  * and its token still works. */
 static void expect_intact(const struct mx_user *owner, const struct mx_user *victim) {
@@ -146,11 +166,9 @@ UIA_TEST(UIA_CHALLENGE, "A deletion without auth gets 401 with a well-formed UIA
  * authentication; the operation itself has not been performed. */
 UIA_TEST(UIA_NOTHING_DONE, "After the UIA 401 the device still exists and its token "
                            "still works") {
-    const struct mx_user *alice;
-    const struct mx_user *victim;
+    const struct mx_user *alice, *victim;
 
-    victim = mx_user_and_device(&alice);
-    open_challenge(ep, alice, victim->device_id);
+    challenge_for_new_device(ep, &alice, &victim);
     expect_intact(alice, victim);
 }
 
@@ -158,14 +176,11 @@ UIA_TEST(UIA_NOTHING_DONE, "After the UIA 401 the device still exists and its to
  * the m.login.password stage alone. */
 UIA_TEST(UIA_PASSWORD_FLOW, "For a password user one offered flow is exactly "
                             "[\"m.login.password\"]") {
-    const struct mx_user *alice;
-    const struct mx_user *victim;
-    const struct mx_resp *r;
+    const struct mx_user *alice, *victim;
+    const struct mx_resp *r = challenge_for_new_device(ep, &alice, &victim);
     struct mx_error err = {{0}};
     int rc;
 
-    victim = mx_user_and_device(&alice);
-    r = open_challenge(ep, alice, victim->device_id);
     if (!json_is_array(json_object_get(r->json, "flows")))
         mx_block(r, "UIA-CHALLENGE", "the UIA 401 lists no flows to judge");
     rc = mx_match_uia_flow(r, (const char *const[]){"m.login.password", NULL}, &err);
@@ -177,16 +192,11 @@ UIA_TEST(UIA_PASSWORD_FLOW, "For a password user one offered flow is exactly "
  * credentials). */
 UIA_TEST(UIA_WRONG_PASSWORD, "m.login.password with a wrong password gets 401 "
                              "M_FORBIDDEN with the flows, and nothing is deleted") {
-    const struct mx_user *alice;
-    const struct mx_user *victim;
-    const struct mx_resp *r;
-    json_t *auth = NULL;
+    const struct mx_user *alice, *victim;
+    const struct mx_resp *r = challenge_for_new_device(ep, &alice, &victim);
 
-    victim = mx_user_and_device(&alice);
-    r = open_challenge(ep, alice, victim->device_id);
-    auth = mx_arena_keep_json(
-        mx_auth_password(alice, "mxdev-not-the-password", session_of(r)));
-    r = send_delete(ep, alice, victim->device_id, auth);
+    r = delete_with_password(ep, alice, victim->device_id, alice,
+                             "mxdev-not-the-password", session_of(r));
     mx_assert_status(r, 401);
     mx_expect_errcode(r, "M_FORBIDDEN");
     expect_intact(alice, victim);
@@ -200,13 +210,12 @@ UIA_TEST(UIA_OTHER_USER, "m.login.password with another user's valid credentials
     const struct mx_user *victim;
     const struct mx_user *bob;
     const struct mx_resp *r;
-    json_t *auth = NULL;
 
     victim = mx_user_and_device(&alice);
     bob = mx_user_new();
     r = open_challenge(ep, alice, victim->device_id);
-    auth = mx_arena_keep_json(mx_auth_password(bob, bob->password, session_of(r)));
-    r = send_delete(ep, alice, victim->device_id, auth);
+    r = delete_with_password(ep, alice, victim->device_id, bob, bob->password,
+                             session_of(r));
     mx_assert_that(r->status >= 400 && r->status < 500, r,
                    "expected a 4xx refusal: the password stage authenticated %s, not the "
                    "requester %s",
@@ -218,14 +227,11 @@ UIA_TEST(UIA_OTHER_USER, "m.login.password with another user's valid credentials
  * stages of one of the offered flows; a stage in no flow completes none. */
 UIA_TEST(UIA_NOT_OFFERED, "An auth type that is in no offered flow gets 401 and nothing "
                           "is deleted") {
-    const struct mx_user *alice;
-    const struct mx_user *victim;
-    const struct mx_resp *r;
+    const struct mx_user *alice, *victim;
+    const struct mx_resp *r = challenge_for_new_device(ep, &alice, &victim);
     const char *type = "m.login.dummy";
     json_t *auth = NULL;
 
-    victim = mx_user_and_device(&alice);
-    r = open_challenge(ep, alice, victim->device_id);
     if (stage_offered(r, type))
         type = "m.login.mxdev_unknown_stage";
     auth = mx_arena_keep_json(json_pack("{s:s}", "type", type));
@@ -240,15 +246,11 @@ UIA_TEST(UIA_NOT_OFFERED, "An auth type that is in no offered flow gets 401 and 
  * complete the device is deleted and the answer is 200 with a JSON object. */
 UIA_TEST(UIA_SUCCESS, "The correct password with the session gets 200 with a JSON "
                       "object and the device is gone") {
-    const struct mx_user *alice;
-    const struct mx_user *victim;
-    const struct mx_resp *r;
-    json_t *auth = NULL;
+    const struct mx_user *alice, *victim;
+    const struct mx_resp *r = challenge_for_new_device(ep, &alice, &victim);
 
-    victim = mx_user_and_device(&alice);
-    r = open_challenge(ep, alice, victim->device_id);
-    auth = mx_arena_keep_json(mx_auth_password(alice, alice->password, session_of(r)));
-    r = send_delete(ep, alice, victim->device_id, auth);
+    r = delete_with_password(ep, alice, victim->device_id, alice, alice->password,
+                             session_of(r));
     mx_assert_status(r, 200);
     mx_expect_that(!mx_device_present(alice, victim->device_id), r,
                    "device %s is still there after a 200 deletion", victim->device_id);
@@ -261,31 +263,24 @@ UIA_TEST(UIA_SUCCESS, "The correct password with the session gets 200 with a JSO
  * stays the same for every request of one authentication flow. */
 UIA_TEST(UIA_SESSION_ECHO, "The session stays the same across a failed and the "
                            "successful attempt") {
-    const struct mx_user *alice;
-    const struct mx_user *victim;
-    const struct mx_resp *r;
-    const char *session;
-    json_t *wrong = NULL;
-    json_t *right = NULL;
+    const struct mx_user *alice, *victim;
+    const struct mx_resp *r = challenge_for_new_device(ep, &alice, &victim);
+    const char *session = session_of(r);
 
-    victim = mx_user_and_device(&alice);
-    r = open_challenge(ep, alice, victim->device_id);
-    session = session_of(r);
     if (session == NULL) {
         /* Sessions are optional; without one there is nothing to keep. */
         mx_observe("the challenge carries no session; nothing to compare");
         return;
     }
-    wrong =
-        mx_arena_keep_json(mx_auth_password(alice, "mxdev-not-the-password", session));
-    r = send_delete(ep, alice, victim->device_id, wrong);
+    r = delete_with_password(ep, alice, victim->device_id, alice,
+                             "mxdev-not-the-password", session);
     if (r->status != 401)
         mx_block(r, "UIA-WRONG-PASSWORD", "a wrong password was not answered with 401");
     mx_expect_that(session_of(r) != NULL && strcmp(session_of(r), session) == 0, r,
                    "after a failed stage the 401 should carry the same session \"%s\"",
                    session);
-    right = mx_arena_keep_json(mx_auth_password(alice, alice->password, session));
-    r = send_delete(ep, alice, victim->device_id, right);
+    r = delete_with_password(ep, alice, victim->device_id, alice, alice->password,
+                             session);
     mx_expect_that(r->status == 200, r,
                    "the original session should still complete the deletion after a "
                    "failed attempt (expected 200)");
@@ -303,7 +298,6 @@ UIA_TEST(UIA_SESSION_BOUND, "A UIA session opened to delete device A cannot comp
     const struct mx_user *dev_b;
     const struct mx_resp *r;
     const char *session;
-    json_t *auth = NULL;
 
     dev_a = mx_user_and_device(&alice);
     dev_b = mx_login(alice, NULL, NULL);
@@ -313,8 +307,8 @@ UIA_TEST(UIA_SESSION_BOUND, "A UIA session opened to delete device A cannot comp
         mx_observe("the challenge carries no session; nothing can be bound to it");
         return;
     }
-    auth = mx_arena_keep_json(mx_auth_password(alice, alice->password, session));
-    r = send_delete(EP_DELETE_DEVICE, alice, dev_b->device_id, auth);
+    r = delete_with_password(EP_DELETE_DEVICE, alice, dev_b->device_id, alice,
+                             alice->password, session);
     mx_expect_that(
         r->status != 200, r,
         "a session opened for %s of %s completed DELETE /devices/%s; it should "

@@ -236,49 +236,26 @@ static void write_md(FILE *f, const struct table *t) {
     for (size_t r = 0; r < t->n_runs; r++) {
         const json_t *root = t->runs[r].root;
         totals_text(json_object_get(root, "totals"), totals, sizeof(totals));
-        fputs("| ", f);
-        mx_put_md(f, t->runs[r].label);
-        fputs(" | ", f);
-        mx_put_md(f, str_member(root, "target"));
-        fputs(" | ", f);
-        mx_put_md(f, str_member(root, "spec_version"));
-        fputs(" | ", f);
-        mx_put_md(f, str_member(root, "started"));
-        fputs(" | ", f);
-        mx_put_md(f, totals);
-        fputs(" |\n", f);
+        mx_putf(f, mx_put_md, "| %s | %s | %s | %s | %s |\n", t->runs[r].label,
+                str_member(root, "target"), str_member(root, "spec_version"),
+                str_member(root, "started"), totals);
     }
     fputs("\n| requirement | check | level |", f);
-    for (size_t r = 0; r < t->n_runs; r++) {
-        fputc(' ', f);
-        mx_put_md(f, t->runs[r].label);
-        fputs(" |", f);
-    }
+    for (size_t r = 0; r < t->n_runs; r++)
+        mx_putf(f, mx_put_md, " %s |", t->runs[r].label);
     fputs("\n|---|---|---|", f);
     for (size_t r = 0; r < t->n_runs; r++)
         fputs("---|", f);
     fputc('\n', f);
     for (size_t i = 0; i < t->n_rows; i++) {
         const struct row *row = &t->rows[i];
-        fputs("| `", f);
-        mx_put_md(f, row->id);
-        fputs("` | `", f);
-        mx_put_md(f, row->test);
-        fputs("` | ", f);
-        mx_put_md(f, row->level);
-        fputs(" |", f);
+        mx_putf(f, mx_put_md, "| `%s` | `%s` | %s |", row->id, row->test, row->level);
         for (size_t r = 0; r < t->n_runs; r++) {
             const char *v = row->verdicts[r];
-            fputc(' ', f);
             if (v == NULL)
-                fputs("—", f);
-            else if (row->differs) {
-                fputs("**", f);
-                mx_put_md(f, v);
-                fputs("**", f);
-            } else
-                mx_put_md(f, v);
-            fputs(" |", f);
+                fputs(" — |", f);
+            else
+                mx_putf(f, mx_put_md, row->differs ? " **%s** |" : " %s |", v);
         }
         fputc('\n', f);
     }
@@ -310,46 +287,29 @@ static void write_html(FILE *f, const struct table *t) {
                                str_member(root, "started"), totals};
         totals_text(json_object_get(root, "totals"), totals, sizeof(totals));
         fputs("<tr>", f);
-        for (size_t k = 0; k < sizeof(cells) / sizeof(cells[0]); k++) {
-            fputs("<td>", f);
-            mx_put_xml(f, cells[k]);
-            fputs("</td>", f);
-        }
+        for (size_t k = 0; k < sizeof(cells) / sizeof(cells[0]); k++)
+            mx_putf(f, mx_put_xml, "<td>%s</td>", cells[k]);
         fputs("</tr>\n", f);
     }
     fputs("</table>\n<table>\n<tr><th>requirement</th><th>check</th><th>level</th>", f);
-    for (size_t r = 0; r < t->n_runs; r++) {
-        fputs("<th>", f);
-        mx_put_xml(f, t->runs[r].label);
-        fputs("</th>", f);
-    }
+    for (size_t r = 0; r < t->n_runs; r++)
+        mx_putf(f, mx_put_xml, "<th>%s</th>", t->runs[r].label);
     fputs("</tr>\n", f);
     for (size_t i = 0; i < t->n_rows; i++) {
         const struct row *row = &t->rows[i];
-        fprintf(f, "<tr%s><td><code>", row->differs ? " class=\"differs\"" : "");
-        mx_put_xml(f, row->id);
-        fputs("</code></td><td><code>", f);
-        mx_put_xml(f, row->test);
-        fputs("</code></td><td>", f);
-        mx_put_xml(f, row->level);
-        fputs("</td>", f);
+        fputs(row->differs ? "<tr class=\"differs\">" : "<tr>", f);
+        mx_putf(f, mx_put_xml,
+                "<td><code>%s</code></td><td><code>%s</code></td><td>%s</td>", row->id,
+                row->test, row->level);
         for (size_t r = 0; r < t->n_runs; r++) {
             const char *v = row->verdicts[r];
-            if (v == NULL) {
+            if (v == NULL)
                 fputs("<td class=\"absent\">—</td>", f);
-                continue;
-            }
-            fputs("<td class=\"", f);
-            mx_put_xml(f, v);
-            fputc('"', f);
-            if (row->notes[r] != NULL) {
-                fputs(" title=\"", f);
-                mx_put_xml(f, row->notes[r]);
-                fputc('"', f);
-            }
-            fputc('>', f);
-            mx_put_xml(f, v);
-            fputs("</td>", f);
+            else if (row->notes[r] != NULL)
+                mx_putf(f, mx_put_xml, "<td class=\"%s\" title=\"%s\">%s</td>", v,
+                        row->notes[r], v);
+            else
+                mx_putf(f, mx_put_xml, "<td class=\"%s\">%s</td>", v, v);
         }
         fputs("</tr>\n", f);
     }
