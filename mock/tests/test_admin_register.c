@@ -9,7 +9,7 @@
 #include <string.h>
 
 #include "config.h"
-#include "dispatch.h"
+#include "dispatch_call.h"
 #include "store.h"
 
 #define ADMIN "/_synapse/admin/v1/register"
@@ -39,20 +39,8 @@ TestSuite(admin, .init = setup, .fini = teardown);
  * (or NULL). */
 static unsigned call(const char *method, const char *uri, const char *token,
                      const char *body, json_t **json) {
-    char auth[256];
-    struct mock_request req = {
-        .method = method,
-        .uri = uri,
-        .client_ip = "127.0.0.1",
-        .body = body,
-        .body_len = body != NULL ? strlen(body) : 0,
-    };
-    if (token != NULL) {
-        snprintf(auth, sizeof auth, "Bearer %s", token);
-        req.authorization = auth;
-    }
     struct mock_reply reply;
-    mock_dispatch(&state, &req, &reply);
+    dispatch_call(&state, method, uri, token, body, &reply);
     unsigned status = reply.status;
     if (json != NULL)
         *json = json_loadb(reply.body, reply.body_len, 0, NULL);

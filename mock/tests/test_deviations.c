@@ -10,7 +10,7 @@
 #include "config.h"
 #include "deviation_filters.h"
 #include "deviations.h"
-#include "dispatch.h"
+#include "dispatch_call.h"
 
 #define V3 "/_matrix/client/v3"
 
@@ -54,24 +54,12 @@ static struct answer ask(enum mock_deviation d, const char *method, const char *
                          const char *token, const char *body) {
     struct mock_config cfg;
     struct mock_state state;
-    char auth[128];
     mock_config_init(&cfg);
     if (d < DEV_COUNT)
         cfg.deviations[d] = true;
     cr_assert_eq(mock_state_setup(&state, &cfg), 0);
-    struct mock_request req = {
-        .method = method,
-        .uri = uri,
-        .client_ip = "127.0.0.1",
-        .body = body,
-        .body_len = body != NULL ? strlen(body) : 0,
-    };
-    if (token != NULL) {
-        snprintf(auth, sizeof auth, "Bearer %s", token);
-        req.authorization = auth;
-    }
     struct mock_reply reply;
-    mock_dispatch(&state, &req, &reply);
+    dispatch_call(&state, method, uri, token, body, &reply);
     struct answer a = {reply.status, json_loadb(reply.body, reply.body_len, 0, NULL),
                        reply.content_type, reply.cors, reply.allow};
     mock_reply_clean(&reply);
