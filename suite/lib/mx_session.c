@@ -673,7 +673,7 @@ static const struct mx_user *session_take(const char *key,
     const char *token = json_string_value(json_object_get(doc, "access_token"));
     if (!user_id || !device_id || !token || strcmp(user_id, account->user_id) != 0)
         goto out;
-    mx_redact_secret(mx_arena_strdup(token));
+    mx_redact_secret(token);
     mx_client_set_recording(false);
     bool alive = session_alive(user_id, device_id, token);
     if (!alive)
